@@ -1,0 +1,42 @@
+"""The `kg` command: serve the endpoint, validate the graph."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kg", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the SPARQL endpoint")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument("--base-iri", help="IRI prefix of the resources the graph mints")
+    serve.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
+    serve.add_argument("--workers", type=int, help="gunicorn worker processes")
+    serve.add_argument("--dev", action="store_true", default=None, help="Flask's reloading dev server")
+
+    validate = sub.add_parser("validate", help="check the ontology and graph files")
+    validate.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
+
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k != "command"}
+    settings = Settings.from_env(**overrides)
+    if args.command == "serve":
+        from .serving import serve as run
+
+        return run(settings)
+    if args.command == "validate":
+        from .validation import main as run_validation
+
+        return run_validation(settings)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Run the app under gunicorn (default) or Flask's development server (--dev)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .app import create_app
+from .settings import Settings
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        self.cfg.set("bind", f"{s.host}:{s.port}")
+        self.cfg.set("workers", s.workers)
+        self.cfg.set("threads", s.threads)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("keepalive", 5)
+        # A worker that answers nothing for this long is restarted; queries have their own, shorter limit.
+        self.cfg.set("timeout", int(s.query_timeout_s) + 30)
+
+    def load(self) -> Any:
+        return create_app(self.settings)
+
+
+def serve(settings: Settings) -> int:
+    if settings.dev:
+        create_app(settings).run(host=settings.host, port=settings.port, debug=True)
+    else:
+        _Gunicorn(settings).run()
+    return 0

@@ -1,0 +1,79 @@
+"""One settings object for the whole service: defaults, then environment (KG_*), then CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the service listens.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The IRIs the graph mints start with this; a deployment on another host sets its own.
+    base_iri: str = "http://127.0.0.1:8000/"
+    # Folder holding ontology/, graph/ and queries/.
+    data_dir: Path = PROJECT_ROOT
+    # Persistent on-disk Oxigraph store (None: in memory, loaded at start-up).
+    store_dir: Path | None = None
+    # A remote SPARQL 1.1 endpoint to use instead of the embedded store.
+    backend_url: str | None = None
+    # Limits every query is held to.
+    query_timeout_s: float = 10.0
+    query_memory_mb: int = 2048
+    max_query_bytes: int = 64 * 1024
+    max_result_rows: int = 100_000
+    # The only hosts a query may reach with SERVICE (and FROM, for graphs we do not hold: none).
+    allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    # Process model.
+    workers: int = 2
+    threads: int = 4
+    query_processes: int = 2
+    dev: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, overridden by KG_<FIELD> environment variables, overridden by keyword arguments."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"KG_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _coerce(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        if not settings.base_iri.endswith(("/", "#")):
+            settings = replace(settings, base_iri=settings.base_iri + "/")
+        return settings
+
+    @property
+    def ontology_iri(self) -> str:
+        return self.base_iri + "ontology"
+
+    def graph_iri(self, name: str) -> str:
+        """IRI of one of the named graphs the dataset is split into (article, ontology, wikidata)."""
+        return f"{self.base_iri}graph/{name}"
+
+
+def _coerce(name: str, raw: str) -> Any:
+    default = {f.name: f for f in fields(Settings)}[name].default
+    if name in ("data_dir", "store_dir"):
+        return Path(raw) if raw else None
+    if name == "allowed_service_endpoints":
+        return tuple(part for part in raw.replace(",", " ").split() if part)
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw or None
+
+
+__all__ = ["PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings"]

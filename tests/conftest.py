@@ -1,0 +1,88 @@
+"""Test fixtures: the real server as a process on a loopback port, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from server.settings import PROJECT_ROOT, Settings
+
+BASE_IRI = "http://127.0.0.1:8000/"  # the default; tests pin it so expected IRIs do not depend on the port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout_s} s")
+
+
+@dataclass
+class RunningServer:
+    url: str  # e.g. http://127.0.0.1:41234
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None) -> RunningServer:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
+         *extra_args],
+        cwd=PROJECT_ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    server = RunningServer(f"http://127.0.0.1:{port}", process, log)
+    wait_until_up(server.url + "/health", process)
+    return server
+
+
+def stop_server(server: RunningServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("server"))
+    yield running
+    stop_server(running)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env(environ={}, base_iri=BASE_IRI)
