@@ -31,7 +31,7 @@ validate: $(BIN)/.installed
 	$(BIN)/kg validate
 
 bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/endpoint.py
+	$(BIN)/python benchmarks/endpoint.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache var
