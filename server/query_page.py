@@ -270,7 +270,9 @@ def page() -> Any:
     query = request.args.get("query")
     if query is not None:
         query = query.replace("\r\n", "\n")  # a textarea sends CRLF line ends
-    fmt = request.args.get("format", "")
+    fmt = request.args.get("format", "").strip().lower()
+    if fmt == "html":  # what /sparql sends browsers here with: this page is the HTML rendering
+        fmt = ""
     example_name = request.args.get("example")
     status = 200
     outcome: Outcome | PageError | None = None

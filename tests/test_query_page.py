@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyoxigraph as ox
 import pytest
-import requests
 from browser import Tab, chromium, open_tab
 from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from playwright.sync_api import Browser, Page
@@ -279,6 +278,11 @@ def test_no_js_ask_and_construct(site: RunningServer, tab_off: Tab) -> None:
     assert page.inner_text("#ask-answer") == "Yes"
     assert [a for a in page.eval_on_selector_all(".downloads a", "as => as.map(a => a.dataset.format)")] \
         == ["json", "xml", "csv", "tsv"]
+    # A browser that asks the endpoint itself is sent here, and sees the same page.
+    page.goto(site.url + "/sparql?" + urlencode({"query": ASK_QUERY, "format": "html"}))
+    assert urlsplit(page.url).path == "/" and page.inner_text("#ask-answer") == "Yes"
+    page.goto(site.url + "/sparql?" + urlencode({"query": ASK_QUERY}))
+    assert urlsplit(page.url).path == "/" and page.inner_text("#ask-answer") == "Yes"
     assert run_without_js(page, site, CONSTRUCT_QUERY) == 200
     turtle = page.inner_text("#graph-text")
     graph = list(ox.parse(turtle.encode(), ox.RdfFormat.TURTLE))
@@ -369,7 +373,7 @@ def test_js_graph_ask_error_and_escaping(site: RunningServer, tab_on: Tab) -> No
 def test_narrow_screen(site: RunningServer, browser: Browser) -> None:
     tab = open_tab(browser, javascript=True, width=375, height=800)
     try:
-        tab.page.goto(site.url + "/?" + requests.compat.urlencode({"query": LABELS_QUERY}))
+        tab.page.goto(site.url + "/?" + urlencode({"query": LABELS_QUERY}))
         assert tab.page.locator("#result-table").is_visible()
         overflow = tab.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, "the page must not scroll sideways on a phone (the table scrolls by itself)"
