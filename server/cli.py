@@ -18,7 +18,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
     serve.add_argument("--base-iri", help="IRI prefix of the resources the graph mints")
     serve.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
-    serve.add_argument("--workers", type=int, help="gunicorn worker processes")
+    serve.add_argument("--store", dest="store_dir", type=Path,
+                       help="on-disk Oxigraph store in DIR (built once, rebuilt when the files change)")
+    serve.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
+    serve.add_argument("--threads", type=int, help="threads per gunicorn worker (default 4)")
+    serve.add_argument("--query-processes", type=int, help="query processes per worker (default 2)")
+    serve.add_argument("--timeout", dest="query_timeout_s", type=float,
+                       help="query time limit in s (default 10)")
+    serve.add_argument("--memory-mb", dest="query_memory_mb", type=int,
+                       help="memory a query may use, in MB (default 2048)")
+    serve.add_argument("--max-query-bytes", type=int, help="longest query accepted (default 65536)")
+    serve.add_argument("--max-result-mb", type=int, help="largest answer sent, in MB (default 64)")
+    serve.add_argument("--allow-service", dest="allowed_service_endpoints", action="append",
+                       help="an endpoint SERVICE may call (repeat; replaces the default, Wikidata's)")
     serve.add_argument("--dev", action="store_true", default=None, help="Flask's reloading dev server")
 
     validate = sub.add_parser("validate", help="check the ontology and graph files")
@@ -26,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
+    if overrides.get("allowed_service_endpoints"):
+        overrides["allowed_service_endpoints"] = tuple(overrides["allowed_service_endpoints"])
     settings = Settings.from_env(**overrides)
     if args.command == "serve":
         from .serving import serve as run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -24,12 +25,20 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         self.cfg.set("keepalive", 5)
         # A worker that answers nothing for this long is restarted; queries have their own, shorter limit.
         self.cfg.set("timeout", int(s.query_timeout_s) + 30)
+        # GET queries up to gunicorn's largest request line; longer ones go by POST (up to max_query_bytes).
+        self.cfg.set("limit_request_line", 8190)
 
     def load(self) -> Any:
         return create_app(self.settings)
 
 
 def serve(settings: Settings) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.store_dir is not None:
+        from .disk_store import ensure_store
+
+        if ensure_store(settings):  # once, here, so that every worker can open it read-only
+            logging.getLogger("kg.store").info("built the on-disk store in %s", settings.store_dir)
     if settings.dev:
         create_app(settings).run(host=settings.host, port=settings.port, debug=True)
     else:

@@ -28,7 +28,7 @@ class Settings:
     query_timeout_s: float = 10.0
     query_memory_mb: int = 2048
     max_query_bytes: int = 64 * 1024
-    max_result_rows: int = 100_000
+    max_result_mb: int = 64  # a serialised answer larger than this is refused (never cut off)
     # The only hosts a query may reach with SERVICE (and FROM, for graphs we do not hold: none).
     allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
     # Process model.

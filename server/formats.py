@@ -1,0 +1,106 @@
+"""The one place that negotiates formats: short names, media types, `Accept` and the `format=` parameter.
+
+Result formats (json, xml, csv, tsv) fit SELECT and ASK; graph formats (ttl, nt, jsonld, rdfxml) fit
+CONSTRUCT, DESCRIBE and the service description. `html` is offered only where a page can be shown (the
+query page at `/`), so a browser asking GET /sparql is sent there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # the short name used in `format=` and by QueryService.run
+    media_type: str
+    extension: str
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.media_type}; charset=utf-8"  # every format we serve is UTF-8 text
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("json", "application/sparql-results+json", "srj"),
+    Format("xml", "application/sparql-results+xml", "srx"),
+    Format("csv", "text/csv", "csv"),
+    Format("tsv", "text/tab-separated-values", "tsv"),
+    Format("ttl", "text/turtle", "ttl"),
+    Format("nt", "application/n-triples", "nt"),
+    Format("jsonld", "application/ld+json", "jsonld"),
+    Format("rdfxml", "application/rdf+xml", "rdf"),
+    Format("html", "text/html", "html"),
+)}
+RESULT_FORMATS = ("json", "xml", "csv", "tsv")
+GRAPH_FORMATS = ("ttl", "nt", "jsonld", "rdfxml")
+
+# Other media types clients send for the same formats (SPARQLWrapper, YASGUI, curl users, older tools).
+_ALIASES: dict[str, dict[str, str]] = {
+    "results": {"application/json": "json", "application/xml": "xml", "text/xml": "xml"},
+    "graph": {"application/x-turtle": "ttl", "application/turtle": "ttl", "text/n3": "ttl",
+              "text/rdf+n3": "ttl", "application/n3": "ttl", "text/plain": "nt", "application/json": "jsonld",
+              "application/xml": "rdfxml", "text/xml": "rdfxml"},
+}
+
+
+# Bodies a Graph Store write would send; POSTing one to /sparql is refused as a write, not as a puzzle.
+RDF_MEDIA_TYPES = frozenset([FORMATS[n].media_type for n in GRAPH_FORMATS] + list(_ALIASES["graph"])
+                            + ["application/n-quads", "application/trig"]) - {"text/plain"}
+
+
+class NegotiationError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def kind_of(form: str) -> str:
+    """'results' for SELECT and ASK, 'graph' for CONSTRUCT, DESCRIBE and RDF documents."""
+    return "results" if form in ("SELECT", "ASK") else "graph"
+
+
+def formats_for(form: str) -> tuple[str, ...]:
+    return RESULT_FORMATS if kind_of(form) == "results" else GRAPH_FORMATS
+
+
+def media_type(name: str) -> str:
+    return FORMATS[name].content_type
+
+
+def negotiate(form: str, accept: str | None, format_param: str | None = None, *, html: bool = False) -> str:
+    """The short name of the format to answer in: `format=` first, then `Accept`, then the default.
+
+    Raises NegotiationError: 400 for an unknown `format=`, 406 when nothing offered is acceptable.
+    """
+    names = formats_for(form) + (("html",) if html else ())
+    aliases = _ALIASES[kind_of(form)]
+    if format_param:
+        wanted = format_param.strip().lower()
+        name = wanted if wanted in FORMATS else aliases.get(wanted) or _by_media_type(wanted, names)
+        if name is None:
+            raise NegotiationError(400, f"unknown format '{format_param}'; use one of: {', '.join(names)}")
+        if name not in names:
+            raise NegotiationError(406, f"format '{format_param}' does not fit a {form} query; use one of: "
+                                        f"{', '.join(names)}")
+        return name
+    if not accept or not accept.strip():
+        return names[0]
+    offered = [FORMATS[n].media_type for n in names] + list(aliases)
+    best = parse_accept_header(accept, MIMEAccept).best_match(offered)
+    if best is None:
+        raise NegotiationError(406, f"no acceptable format for a {form} query in Accept: {accept[:200]}; "
+                                    f"this endpoint offers {', '.join(offered)}")
+    return aliases.get(best) or _by_media_type(best, names) or names[0]
+
+
+def _by_media_type(media: str, names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if FORMATS[n].media_type == media), None)
+
+
+__all__ = ["FORMATS", "GRAPH_FORMATS", "RDF_MEDIA_TYPES", "RESULT_FORMATS", "Format", "NegotiationError",
+           "formats_for", "kind_of", "media_type", "negotiate"]

@@ -1,0 +1,218 @@
+"""QueryService: the one way to run a SPARQL query here, checked by the policy and run in a killable process.
+
+Each gunicorn worker owns a small pool of query processes (server/query_worker.py), each with its own copy of
+the store. A request borrows an idle process, sends it the query over a pipe and waits with a deadline; at
+the deadline the process is killed (nothing else can stop Oxigraph mid-query), the client gets a 503, and a
+replacement starts in the background. A process that dies (memory cap, stack overflow) is replaced the same
+way. So one runaway query holds one process for at most the time limit and never stalls the others.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib.term import BNode, Literal, URIRef
+
+from . import formats
+from .query_policy import PolicyError, QueryInfo, QueryPolicy
+from .settings import Settings
+
+log = logging.getLogger("kg.queries")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    body: bytes
+    media_type: str  # with charset
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+
+
+class QueryError(Exception):
+    """A query that cannot be answered; `status` is the HTTP status, `message` says why, for a person."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def term_spec(value: Any) -> tuple[str, str, str | None, str | None]:
+    """An rdflib or pyoxigraph term as a plain tuple that crosses the pipe cheaply."""
+    if isinstance(value, URIRef | ox.NamedNode):
+        return ("iri", str(value) if isinstance(value, URIRef) else value.value, None, None)
+    if isinstance(value, BNode | ox.BlankNode):
+        return ("bnode", str(value) if isinstance(value, BNode) else value.value, None, None)
+    if isinstance(value, Literal):
+        return ("literal", str(value), str(value.datatype) if value.datatype else None, value.language)
+    if isinstance(value, ox.Literal):
+        return ("literal", value.value, value.datatype.value, value.language)
+    raise TypeError(f"cannot bind {value!r}: give an rdflib or pyoxigraph IRI, blank node or literal")
+
+
+class _Process:
+    """One query process, started as `python -m server.query_worker` with one end of a socket pair."""
+
+    def __init__(self, settings: Settings) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen([sys.executable, "-m", "server.query_worker", str(theirs.fileno())],
+                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send(settings)
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        try:
+            return self.conn.poll(timeout_s) and self.conn.recv()[0] == "ready"
+        except (EOFError, OSError):
+            return False
+
+    def kill(self) -> None:
+        self.process.kill()  # SIGKILL: nothing else stops a query inside Oxigraph
+        self.process.wait(5)
+        self.conn.close()
+
+
+class ProcessPool:
+    """A fixed number of query processes; a borrowed one is returned, or killed and replaced."""
+
+    STARTUP_S = 120.0
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.size = max(1, settings.query_processes)
+        self._idle: queue.Queue[_Process] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self.restarts = 0
+        self.starting = 0
+        started = [_Process(settings) for _ in range(self.size)]
+        for process in started:  # they load in parallel; the service is usable once they all are ready
+            if not process.wait_ready(self.STARTUP_S):
+                raise RuntimeError(f"a query process failed to start (exit code {process.process.poll()})")
+            self._idle.put(process)
+
+    def state(self) -> dict[str, int]:
+        idle = self._idle.qsize()
+        return {"size": self.size, "idle": idle, "busy": self.size - idle - self.starting,
+                "starting": self.starting, "restarts": self.restarts}
+
+    def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+        deadline = time.monotonic() + timeout_s
+        try:
+            process = self._idle.get(timeout=timeout_s)
+        except queue.Empty:
+            raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
+                                  "try again shortly") from None
+        try:
+            process.conn.send(request)
+            if not process.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(process)
+                raise QueryError(503, f"the query exceeded the {timeout_s:g} s time limit and was stopped; "
+                                      "narrow it down (a LIMIT, fewer joins, more specific patterns)")
+            reply: tuple[Any, ...] = process.conn.recv()
+        except (EOFError, OSError):
+            self._replace(process)
+            raise QueryError(503, "the query stopped its query process (more than the "
+                                  f"{self.settings.query_memory_mb} MB memory limit, or too deep for the "
+                                  "engine); simplify it") from None
+        self._idle.put(process)
+        return reply
+
+    def _replace(self, process: _Process) -> None:
+        """Kill `process` and start another in the background, so the request can answer at once."""
+        with self._lock:
+            self.restarts += 1
+            self.starting += 1
+
+        def work() -> None:
+            process.kill()
+            try:
+                fresh = _Process(self.settings)
+                if fresh.wait_ready(self.STARTUP_S) and not self._closed:
+                    self._idle.put(fresh)
+                else:
+                    fresh.kill()
+                    log.error("a replacement query process failed to start")
+            finally:
+                with self._lock:
+                    self.starting -= 1
+
+        threading.Thread(target=work, name="kg-query-restart", daemon=True).start()
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
+
+
+class QueryService:
+    """Check a query against the policy, then answer it in a query process, in the format asked for."""
+
+    def __init__(self, settings: Settings, held_graphs: Sequence[str]) -> None:
+        self.settings = settings
+        self.held_graphs = tuple(sorted(held_graphs))
+        self.policy = QueryPolicy(settings.base_iri, self.held_graphs, settings.allowed_service_endpoints)
+        self.pool = ProcessPool(settings)
+        atexit.register(self.pool.close)
+
+    def inspect(self, query: str, default_graph_uris: Sequence[str] = (),
+                named_graph_uris: Sequence[str] = ()) -> QueryInfo:
+        """The policy's verdict (raises QueryError when refused) and the facts negotiation needs."""
+        if len(query.encode("utf-8")) > self.settings.max_query_bytes:
+            raise QueryError(413, f"the query is longer than the {self.settings.max_query_bytes} byte limit")
+        if "\x00" in query:
+            raise QueryError(400, "the query contains a NUL character")
+        try:
+            return self.policy.check(query, default_graph_uris, named_graph_uris)
+        except PolicyError as error:
+            raise QueryError(error.status, error.message) from None
+
+    def run(self, query: str, fmt: str, *, default_graph_uris: Sequence[str] = (),
+            named_graph_uris: Sequence[str] = (),
+            substitutions: Mapping[str, Any] | None = None) -> QueryResult:
+        """Answer `query` in format `fmt` (a short name: json, xml, csv, tsv, ttl, nt, jsonld, rdfxml).
+
+        `substitutions` binds variables (by name) to rdflib or pyoxigraph terms, safely, in the engine.
+        Raises QueryError with the HTTP status and a message for the client."""
+        info = self.inspect(query, default_graph_uris, named_graph_uris)
+        form = info.form or "SELECT"  # no form found: the engine reports the syntax error
+        if fmt not in formats.formats_for(form):
+            raise QueryError(406, f"format '{fmt}' does not fit a {form} query; use one of: "
+                                  f"{', '.join(formats.formats_for(form))}")
+        options: dict[str, Any] = {"base_iri": self.settings.base_iri}
+        if default_graph_uris or named_graph_uris:  # the protocol's dataset overrides FROM / FROM NAMED
+            options["default_graph"] = list(default_graph_uris)
+            options["named_graphs"] = list(named_graph_uris)
+        else:  # the union of the named graphs, unless the query names its own dataset
+            options["union"] = not (info.from_graphs or info.from_named)
+        if substitutions:
+            options["substitutions"] = {getattr(name, "value", name): term_spec(value)
+                                        for name, value in substitutions.items()}
+        reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
+        if reply[0] != "ok":
+            raise QueryError(reply[1], reply[2])
+        return QueryResult(reply[1], formats.media_type(fmt), form)
+
+    def state(self) -> dict[str, int]:
+        return self.pool.state()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "term_spec"]
