@@ -1,0 +1,94 @@
+"""The graph files pass every check of `kg validate`, and each check catches what it is for."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.settings import PROJECT_ROOT
+from server.validation import CHECKS, run_checks
+
+
+@pytest.fixture(scope="module")
+def results(settings):
+    return run_checks(settings)
+
+
+@pytest.mark.parametrize("check", [c.name for c in CHECKS])
+def test_the_graph_passes(results, check):
+    assert results[check] == []
+
+
+def test_kg_validate_prints_a_report_and_exits_0():
+    run = subprocess.run([sys.executable, "-m", "server.cli", "validate"], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == "0 problem(s) found"
+    assert "ok    data conforms to ontology/shapes.ttl" in run.stdout
+
+
+def _broken_copy(tmp: Path) -> Path:
+    """A copy of the project's data with one broken instance per check."""
+    for folder in ("ontology", "graph"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp / folder)
+    statements = tmp / "graph" / "statements.ttl"
+    text = statements.read_text(encoding="utf-8")
+    # A statement that lost its speaker (shapes) and misquotes Lavrov (quotes).
+    text = text.replace("    kgo:speaker kg:jim-mattis ;\n", "")
+    text = text.replace('"colossal pressure, colossal blackmail"@en', '"colossal pressure and blackmail"@en')
+    statements.write_text(text, encoding="utf-8")
+    passages = tmp / "graph" / "passages.ttl"
+    passages.write_text(passages.read_text(encoding="utf-8").replace(
+        'oa:start "450"^^xsd:nonNegativeInteger', 'oa:start "451"^^xsd:nonNegativeInteger'), encoding="utf-8")
+    with (tmp / "graph" / "broken.ttl").open("w", encoding="utf-8") as extra:
+        extra.write(
+            "@prefix kg: <id/> . @prefix kgo: <ontology#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+            "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+            # Person and Organization are disjoint (consistency).
+            'kg:jim-mattis a kgo:Organization .\n'
+            # Lavrov has no verified Wikidata item; Q123 is not in the list either (wikidata).
+            "kg:sergei-lavrov owl:sameAs <http://www.wikidata.org/entity/Q123> .\n"
+            # An actor without an English label (labels).
+            'kg:nameless a kgo:Person ; rdfs:label "Безымянный"@ru .\n'
+        )
+    return tmp
+
+
+def test_kg_validate_reports_each_broken_instance_readably(tmp_path):
+    data_dir = _broken_copy(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "server.cli", "validate", "--data-dir", str(data_dir)],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
+    assert "FAIL  ontology and data are consistent" in out
+    assert ("- Disjoint classes http://127.0.0.1:8000/ontology#Person and http://127.0.0.1:8000/ontology#Organization"
+            " have a common individual http://127.0.0.1:8000/id/jim-mattis") in out
+    assert ("- kg:statement-mattis-different-relationship (Mattis: Russia has chosen to seek a different "
+            "relationship) kgo:speaker: a statement has a speaker, an actor (kgo:speaker)") in out
+    assert ("- kg:passage-01: text at 451-619 is not the selector's exact text; the exact text is at 450-619"
+            in out)
+    assert ("- kg:statement-lavrov-colossal-pressure (Lavrov accuses Washington of colossal pressure on its "
+            "allies): quote 'colossal pressure and blackmail' is not verbatim in any of its passages") in out
+    assert ("- kg:sergei-lavrov (Sergei Lavrov): http://www.wikidata.org/entity/Q123 is not in "
+            "graph/source/wikidata/items.tsv") in out
+    assert ("- kg:sergei-lavrov (Sergei Lavrov) is listed as having no verified Wikidata item but has "
+            "owl:sameAs") in out
+    assert "- kg:nameless has no English rdfs:label" in out
+    assert ("- kg:nameless (Безымянный) http://www.w3.org/2000/01/rdf-schema#label: needs exactly one English "
+            'rdfs:label ("..."@en)') in out
+
+
+def test_a_file_that_does_not_parse_is_named(tmp_path):
+    shutil.copytree(PROJECT_ROOT / "ontology", tmp_path / "ontology")
+    shutil.copytree(PROJECT_ROOT / "graph", tmp_path / "graph")
+    (tmp_path / "graph" / "typo.ttl").write_text("@prefix kg: <id/> .\nkg:a kg:b \n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "server.cli", "validate", "--data-dir", str(tmp_path)],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "FAIL  every Turtle file parses" in run.stdout
+    assert "- graph/typo.ttl:" in run.stdout
+    assert "skip  data conforms to ontology/shapes.ttl (pyshacl, RDFS inference) (the files do not parse)" in run.stdout
