@@ -104,7 +104,9 @@ def queries_for(data_dir: Path) -> list[Query]:
     found = [Query("cheap SELECT", CHEAP, SELECT_JSON), Query("GROUP BY", GROUP_BY, SELECT_JSON),
              Query("CONSTRUCT", CONSTRUCT, GRAPH_NT)]
     for path in sorted((data_dir / "queries").glob("*.rq")):
-        text = path.read_text(encoding="utf-8")
+        # Stored queries write IRIs relative to the dataset's base (`PREFIX kg: <id/>`); every server
+        # gets the same explicit BASE, since only ours knows the base IRI on its own.
+        text = f"BASE <{BASE_IRI}>\n" + path.read_text(encoding="utf-8")
         accept = GRAPH_NT if query_form(text) in ("CONSTRUCT", "DESCRIBE") else SELECT_JSON
         found.append(Query(f"rq:{path.stem}", text, accept))
     return found

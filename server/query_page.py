@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, render_template, request
@@ -69,6 +69,7 @@ COMMON_PREFIXES = {
 DEFAULT_QUERY_PREFIXES = ("rdfs", "owl", "schema", "wd")
 
 _PREFIX_DECL = re.compile(r"(?im)^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\"{}|^`\\\s]*)>")
+_BASE_DECL = re.compile(r"(?im)^\s*BASE\s*<([^<>\"{}|^`\\\s]*)>")
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?|")
 
 
@@ -174,10 +175,21 @@ class Namer:
 
 
 def page_prefixes(settings: Settings, query: str = "") -> dict[str, str]:
+    """Prefixes for showing IRIs: ours, the common ones, then the query's own (relative ones resolved
+    against its BASE, or the service's base IRI, as the engine resolves them: `PREFIX kg: <id/>`)."""
     prefixes = {"kg": settings.base_iri + "id/", "kgo": settings.base_iri + "ontology#", **COMMON_PREFIXES}
+    base = settings.base_iri
+    declared = _BASE_DECL.search(query)
+    if declared:
+        base = _resolve(base, declared[1])
     for prefix, namespace in _PREFIX_DECL.findall(query):
-        prefixes[prefix] = namespace
+        prefixes[prefix] = _resolve(base, namespace)
     return prefixes
+
+
+def _resolve(base: str, reference: str) -> str:
+    joined = urljoin(base, reference)
+    return joined + "#" if reference.endswith("#") and not joined.endswith("#") else joined  # urljoin drops it
 
 
 def default_query(settings: Settings) -> str:

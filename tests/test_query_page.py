@@ -37,6 +37,8 @@ ORDER BY ?thing ?label
 """
 ASK_QUERY = PREFIXES + f'ASK {{ kg:article rdfs:label "{ARTICLE_TITLE}"@en }}\n'
 CONSTRUCT_QUERY = PREFIXES + "CONSTRUCT { kg:article rdfs:label ?l } WHERE { kg:article rdfs:label ?l }\n"
+# Relative IRIs resolve against the base IRI, as the stored queries write them; the page names them so too.
+RELATIVE_QUERY = "BASE <id/>\nPREFIX own: <>\nSELECT ?x WHERE { VALUES ?x { own:article <rferl> } }\n"
 SYNTAX_ERROR_QUERY = "SELECT * WHERE { ?s ?p }\n"
 HOSTILE_LITERAL = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">&amp;'
 # The query text itself tries to break out of the <textarea>; the literal and the IRI try the table.
@@ -164,6 +166,11 @@ def check_hostile_page(page: Page) -> None:
     assert page.evaluate("() => window.pwned") is None  # nothing of it ran
 
 
+def check_relative_page(page: Page) -> None:
+    links = page.eval_on_selector_all("#result-table a.iri", "as => as.map(a => [a.textContent, a.pathname])")
+    assert links == [["own:article", "/id/article"], ["own:rferl", "/id/rferl"]]
+
+
 def run_without_js(page: Page, site: RunningServer, query: str) -> int:
     page.goto(site.url + "/")
     page.fill("#query", query)
@@ -283,6 +290,8 @@ def test_no_js_ask_and_construct(site: RunningServer, tab_off: Tab) -> None:
     assert urlsplit(page.url).path == "/" and page.inner_text("#ask-answer") == "Yes"
     page.goto(site.url + "/sparql?" + urlencode({"query": ASK_QUERY}))
     assert urlsplit(page.url).path == "/" and page.inner_text("#ask-answer") == "Yes"
+    assert run_without_js(page, site, RELATIVE_QUERY) == 200
+    check_relative_page(page)
     assert run_without_js(page, site, CONSTRUCT_QUERY) == 200
     turtle = page.inner_text("#graph-text")
     graph = list(ox.parse(turtle.encode(), ox.RdfFormat.TURTLE))
@@ -359,6 +368,8 @@ def test_js_graph_ask_error_and_escaping(site: RunningServer, tab_on: Tab) -> No
     assert [(t.subject.value, t.object.value) for t in graph] == [(ARTICLE, ARTICLE_TITLE)]
     assert page.eval_on_selector_all(".downloads a", "as => as.map(a => a.dataset.format)") \
         == ["ttl", "nt", "jsonld", "rdfxml"]
+    run(RELATIVE_QUERY, "#result-table")
+    check_relative_page(page)
     run(ASK_QUERY, "#ask-answer")
     assert page.inner_text("#ask-answer") == "Yes"
     run(SYNTAX_ERROR_QUERY, "#error")

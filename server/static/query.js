@@ -13,6 +13,7 @@
   const results = document.getElementById("results");
   const XSD_STRING = "http://www.w3.org/2001/XMLSchema#string";
   const PREFIX_DECL = /^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>"{}|^`\\\s]*)>/gim;
+  const BASE_DECL = /^\s*BASE\s*<([^<>"{}|^`\\\s]*)>/im;
   const LOCAL_NAME = /^(?:[A-Za-z0-9_](?:[\w.-]*[\w-])?)?$/;
   const GET_LIMIT = 2000; // longer queries are POSTed: proxies and servers cap the request line
   let running = null;
@@ -27,9 +28,16 @@
   }
 
   // --- terms, as the server renders them (query_page.Namer) ---
+  function resolve(iri, base) {
+    try { return new URL(iri, base).href; } catch (e) { return iri; }
+  }
+
+  // Ours, the common ones, then the query's own, relative ones resolved as the engine does (PREFIX kg: <id/>).
   function prefixesFor(query) {
     const prefixes = Object.assign({}, data.prefixes);
-    for (const m of query.matchAll(PREFIX_DECL)) prefixes[m[1] || ""] = m[2];
+    const declaredBase = BASE_DECL.exec(query);
+    const base = declaredBase ? resolve(declaredBase[1], data.baseIri) : data.baseIri;
+    for (const m of query.matchAll(PREFIX_DECL)) prefixes[m[1] || ""] = resolve(m[2], base);
     return prefixes;
   }
 
