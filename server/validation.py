@@ -183,6 +183,15 @@ def _actors_have_english_labels(files: Files) -> Iterator[str]:
                 yield f"{files.short(actor)} has no English rdfs:label"
 
 
+def _ontology_terms_documented(files: Files) -> Iterator[str]:
+    ontology, namespace = files.ontology, str(files.kgo)
+    terms = {s for s in ontology.subjects() if isinstance(s, URIRef) and str(s).startswith(namespace)}
+    for term in sorted(terms):
+        for predicate in (RDFS.label, RDFS.comment):
+            if not any(getattr(o, "language", None) == "en" for o in ontology.objects(term, predicate)):
+                yield f"{files.short(term)} has no English {files.short(predicate).split('#')[-1]}"
+
+
 CHECKS: list[Check] = [
     Check("parse", "every Turtle file parses", _turtle_parses),
     Check("consistency", "ontology and data are consistent (OWL RL closure, owlrl)", _consistent),
@@ -191,6 +200,7 @@ CHECKS: list[Check] = [
     Check("quotes", "every kgo:quote is verbatim in a passage of its statement", _quotes_are_verbatim),
     Check("wikidata", "every Wikidata ID is in the verified list", _wikidata_ids_verified),
     Check("labels", "every actor has an English label", _actors_have_english_labels),
+    Check("terms", "every ontology term has an English label and comment", _ontology_terms_documented),
 ]
 
 

@@ -55,6 +55,10 @@ def _broken_copy(tmp: Path) -> Path:
             # An actor without an English label (labels).
             'kg:nameless a kgo:Person ; rdfs:label "Безымянный"@ru .\n'
         )
+    (tmp / "ontology" / "extra.ttl").write_text(
+        '@prefix kgo: <ontology#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .\n'
+        '@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
+        'kgo:Undocumented a owl:Class ; rdfs:label "undocumented"@en .\n', encoding="utf-8")
     return tmp
 
 
@@ -78,6 +82,7 @@ def test_kg_validate_reports_each_broken_instance_readably(tmp_path):
     assert ("- kg:sergei-lavrov (Sergei Lavrov) is listed as having no verified Wikidata item but has "
             "owl:sameAs") in out
     assert "- kg:nameless has no English rdfs:label" in out
+    assert "- kgo:Undocumented has no English comment" in out
     assert ("- kg:nameless (Безымянный) http://www.w3.org/2000/01/rdf-schema#label: needs exactly one English "
             'rdfs:label ("..."@en)') in out
 
