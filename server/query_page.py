@@ -139,7 +139,7 @@ class Namer:
         best: tuple[int, str] | None = None
         for prefix, namespace in self.prefixes.items():
             if (namespace and iri.startswith(namespace) and _LOCAL_NAME.fullmatch(iri[len(namespace):])
-                    and (best is None or len(namespace) > best[0])):
+                    and (best is None or len(namespace) >= best[0])):  # ties: the query's own
                 best = (len(namespace), f"{prefix}:{iri[len(namespace):]}")
         return best[1] if best else None
 

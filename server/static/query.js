@@ -44,7 +44,7 @@
   function shortName(iri, prefixes) {
     let best = null;
     for (const [prefix, ns] of Object.entries(prefixes)) {
-      if (ns && iri.startsWith(ns) && LOCAL_NAME.test(iri.slice(ns.length)) && (!best || ns.length > best[0])) {
+      if (ns && iri.startsWith(ns) && LOCAL_NAME.test(iri.slice(ns.length)) && (!best || ns.length >= best[0])) {
         best = [ns.length, prefix + ":" + iri.slice(ns.length)];
       }
     }
