@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, request
@@ -105,18 +106,25 @@ def sparql() -> Response:
             return _service_description(format_param)
         raise QueryError(400, "no query: give the SPARQL query as the 'query' parameter, or POST it with "
                               f"Content-Type {SPARQL_QUERY}")
+    return respond(query, format_param, params.get("default-graph-uri", []), params.get("named-graph-uri", []),
+                   html=is_get)
+
+
+def respond(query: str, format_param: str | None, default_graphs: Sequence[str] = (),
+            named_graphs: Sequence[str] = (), *, html: bool = False) -> Response:
+    """Check, negotiate and answer one query: what /sparql and the stored queries have in common.
+
+    A GET answer carries an ETag (dataset version + format + query + dataset) and honours If-None-Match."""
     g.kg_query = query
-    default_graphs = params.get("default-graph-uri", [])
-    named_graphs = params.get("named-graph-uri", [])
     service = _service()
     info = service.inspect(query, default_graphs, named_graphs)
     form = info.form or "SELECT"
-    fmt = formats.negotiate(form, request.headers.get("Accept"), format_param, html=is_get)
+    fmt = formats.negotiate(form, request.headers.get("Accept"), format_param, html=html)
     if fmt == "html":
         return _html_page()
 
     etag = None
-    if is_get and not info.volatile:
+    if request.method in ("GET", "HEAD") and not info.volatile:
         key = "\0".join([current_app.extensions["kg_dataset_version"], fmt, query, *default_graphs, "\0",
                          *named_graphs])
         etag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
