@@ -134,7 +134,7 @@ def check(server: servers.Server, query: Query, etag: str | None = None) -> Chec
     try:
         response = requests.get(get_url(server, query), headers=headers, timeout=60)
     except requests.RequestException as exc:
-        return Check(0, None, time.perf_counter() - start, None, f"{type(exc).__name__}: {exc}")
+        return Check(0, None, time.perf_counter() - start, None, f"{type(exc).__name__}")
     seconds = time.perf_counter() - start
     error = "" if response.status_code in (200, 304) else response.text[:200].replace("\n", " ")
     return Check(response.status_code, count_results(response), seconds, response.headers.get("ETag"), error)
@@ -209,10 +209,14 @@ def bench_size(size: str, options: Options, workdir: Path) -> dict[str, Any]:
     }
 
 
-def measure(request: load.Request, options: Options, duration_s: int) -> load.Measurement:
-    """Warm up (at most 20 requests), then one bounded run of C clients."""
+def measure(request: load.Request, options: Options, duration_s: int) -> load.Measurement | None:
+    """Warm up (at most 20 requests), then one bounded run of C clients; None if the server is gone."""
     load.run_python(request, options.clients, 2, 20)
-    return load.run(options.driver, request, options.clients, duration_s, options.max_requests)
+    try:
+        return load.run(options.driver, request, options.clients, duration_s, options.max_requests)
+    except RuntimeError as error:
+        print(f"  load failed: {error}", file=sys.stderr)
+        return None
 
 
 def best(rounds: list[load.Measurement]) -> load.Measurement | None:
@@ -253,8 +257,13 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
             order = list(loadable) if number % 2 == 0 else list(reversed(loadable))
             for name in order:
                 request, duration = loadable[name]
-                if number == 0 or duration == options.duration_s:
-                    rounds[name].append(measure(request, options, duration))
+                if (number == 0 or duration == options.duration_s) and running[name].process.poll() is None:
+                    measured = measure(request, options, duration)
+                    if measured:
+                        rounds[name].append(measured)
+        for name, server in running.items():
+            if server.process.poll() is not None:
+                row.notes.append(f"{name}: the server exited ({server.process.returncode}); see {server.log}")
         for name, measured in rounds.items():
             chosen = best(measured)
             if chosen is None:
@@ -278,7 +287,7 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
             row.notes.append(f"ours: HTTP {repeat.status} to If-None-Match, not 304")
         else:
             request = load.Request(get_url(server, base), {"Accept": base.accept, "If-None-Match": etag}, 304)
-            measured = [measure(request, options, options.duration_s) for _ in range(options.rounds)]
+            measured = [m for _ in range(options.rounds) if (m := measure(request, options, options.duration_s))]
             chosen = best(measured)
             if chosen:
                 row.measured[OURS], row.rounds[OURS] = chosen, measured
