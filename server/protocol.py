@@ -46,7 +46,7 @@ def _read_params() -> dict[str, list[str]]:
     """All parameters (URL and form body), and the query sent as an application/sparql-query body."""
     pairs = _parse_form(request.query_string, "URL's query string")
     body_query = None
-    if request.method == "POST":
+    if request.method == "POST" and (request.mimetype or request.content_length):
         mimetype = request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()
         if mimetype == SPARQL_UPDATE or "update" in dict(pairs):

@@ -86,3 +86,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings.from_env(environ={}, base_iri=BASE_IRI)
+
+
+@pytest.fixture(scope="session")
+def reference_store(settings: Settings):  # type: ignore[no-untyped-def]
+    """The dataset loaded straight into pyoxigraph, to compute expected answers independently."""
+    from server.store import load_dataset, native_store
+
+    return native_store(load_dataset(settings))
+
+
+@pytest.fixture(scope="session")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One gunicorn worker with two query processes, a 2 s time limit and a 256 MB memory cap."""
+    running = start_server(tmp_path_factory.mktemp("limited"), "--workers", "1", "--query-processes", "2",
+                           "--timeout", "2", "--memory-mb", "256")
+    yield running
+    stop_server(running)
