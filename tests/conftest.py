@@ -33,7 +33,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float =
         try:
             if requests.get(url, timeout=1).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not accepting yet, or still loading
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up in {timeout_s} s")
