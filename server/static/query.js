@@ -11,10 +11,15 @@
   const runButton = document.getElementById("run");
   const picker = document.getElementById("example-picker");
   const results = document.getElementById("results");
+  const status = document.getElementById("status"); // a live region: says what happened, not the whole table
   const XSD_STRING = "http://www.w3.org/2001/XMLSchema#string";
   const PREFIX_DECL = /^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>"{}|^`\\\s]*)>/gim;
   const BASE_DECL = /^\s*BASE\s*<([^<>"{}|^`\\\s]*)>/im;
   const LOCAL_NAME = /^(?:[A-Za-z0-9_](?:[\w.-]*[\w-])?)?$/;
+  const REASONS = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    406: "Not Acceptable", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Timeout" }; // as the server-rendered page words them
   const GET_LIMIT = 2000; // longer queries are POSTed: proxies and servers cap the request line
   let running = null;
 
@@ -97,6 +102,7 @@
   }
 
   function head(countText, ms, query, formats) {
+    status.textContent = "Results: " + countText + ", " + ms.toFixed(0) + " ms";
     return el("div", { class: "results-head" },
       el("h2", { id: "results-heading" }, "Results"),
       el("p", { class: "meta", id: "result-meta" },
@@ -140,9 +146,10 @@
       el("pre", { class: "graph", id: "graph-text", tabindex: "0", "aria-label": "Result graph in Turtle" }, text));
   }
 
-  function renderError(status, reason, message) {
+  function renderError(code, reason, message) {
+    status.textContent = "";
     results.replaceChildren(el("div", { class: "error", role: "alert", id: "error" },
-      el("h2", { id: "results-heading" }, status ? "Error " + status + " · " + reason : reason),
+      el("h2", { id: "results-heading" }, code ? "Error " + code + " · " + reason : reason),
       el("pre", { class: "error-message" }, message)));
   }
 
@@ -169,6 +176,7 @@
     runButton.disabled = true;
     results.setAttribute("aria-busy", "true");
     results.replaceChildren(el("p", { class: "running", id: "running" }, "Running…"));
+    status.textContent = "Running the query";
     const params = new URLSearchParams({ query: query });
     const headers = { Accept: "application/sparql-results+json, text/turtle;q=0.9" };
     const started = performance.now();
@@ -184,7 +192,8 @@
       const ms = performance.now() - started;
       const type = response.headers.get("Content-Type") || "";
       if (!response.ok) {
-        renderError(response.status, response.statusText || "Error", errorMessage(body, type));
+        renderError(response.status, REASONS[response.status] || response.statusText || "Error",
+          errorMessage(body, type));
       } else if (/json/.test(type)) {
         renderJson(JSON.parse(body), query, ms);
       } else {
