@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify
 from rdflib import Dataset
 
-from . import access_log, protocol
+from . import access_log, protocol, stored_query_api
 from .disk_store import ensure_store, fingerprint, open_read_only
 from .query_page import bp as query_page
 from .query_service import QueryService
@@ -49,4 +49,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
 
     app.register_blueprint(query_page)  # the HTML query page at /
+    stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
     return app

@@ -16,7 +16,7 @@ Oxigraph (it never fetches), and is held to the graphs we have so that a mistake
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin
@@ -82,6 +82,12 @@ class QueryInfo:
 
 def _unescape_iri(text: str) -> str:
     return _UCHAR.sub(lambda m: chr(int(m[1] or m[2], 16)), text)
+
+
+def tokens(query: str) -> Iterator[tuple[str, str, int]]:
+    """(kind, text, offset) of each token, kinds as in _TOKEN: ws, comment, string, iri, var, word, open, ..."""
+    for match in _TOKEN.finditer(query):
+        yield match.lastgroup or "other", match.group(), match.start()
 
 
 @lru_cache(maxsize=2048)

@@ -8,15 +8,27 @@ Header format (grlc-style; the query below it stays plain SPARQL that runs as-is
     #+ param: country iri = kg:germany -- the expelling country
     #+ param: text string -- words to look for     (no default: required)
 
-A parameter names a variable of the query (`?country`); its value is bound by the engine as a typed RDF
-term, never pasted into the text. Types: iri, string, integer, decimal, date, boolean.
+A parameter names a variable of the query (`?country`). Its value is checked against its type (iri,
+string, integer, decimal, date, boolean), made an RDF term by pyoxigraph (which rejects an IRI with `>` or a
+space in it and escapes every literal), and bound by a `VALUES` clause placed first in the WHERE pattern: the
+engine joins it like any data, so a value can never change the query's shape, and the pattern's FILTERs see
+it. (pyoxigraph's own `substitutions` would be neater, but it refuses variables that a SELECT does not
+project and every CONSTRUCT.) An IRI may be written in full, or with a prefix the query declares, or kg:,
+kgo: or wd:.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+import pyoxigraph as ox
+
+from .query_policy import tokens
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
 _HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*)$")
@@ -25,8 +37,17 @@ _PARAM = re.compile(
 )
 
 
+_PREFIX_DECL = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+_PREFIXED_NAME = re.compile(r"^([A-Za-z][\w.-]*)?:([^/].*)?$")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
 class CatalogueError(ValueError):
     """A stored query's header is malformed; the message names the file and the line."""
+
+
+class ParameterError(ValueError):
+    """A parameter value is missing or not of its type; the message names the parameter."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,81 @@ class StoredQuery:
     parameters: tuple[Parameter, ...]
     text: str
     path: Path = field(compare=False)
+
+
+    def bind(self, values: Mapping[str, str], base_iri: str) -> str:
+        """The query text with the parameters' values bound (defaults where not given) by a VALUES clause."""
+        unknown = sorted(set(values) - {p.name for p in self.parameters})
+        if unknown:
+            known = ", ".join(p.name for p in self.parameters) or "none"
+            raise ParameterError(f"unknown parameter '{unknown[0]}' for stored query '{self.name}' (parameters: "
+                                 f"{known})")
+        if not self.parameters:
+            return self.text
+        prefixes = {"kg": base_iri + "id/", "kgo": base_iri + "ontology#", "wd": "http://www.wikidata.org/entity/"}
+        prefixes.update({(m[1] or ""): _resolve(m[2], base_iri) for m in _PREFIX_DECL.finditer(self.text)})
+        terms = []
+        for param in self.parameters:
+            raw = values.get(param.name, param.default)
+            if raw is None or raw == "":
+                raise ParameterError(f"parameter '{param.name}' ({param.type}) is required: {param.description}")
+            terms.append(str(_term(param, raw, prefixes)))
+        names = " ".join(f"?{p.name}" for p in self.parameters)
+        values_clause = f"VALUES ({names}) {{ ({' '.join(terms)}) }}"
+        start = _where_group_start(self.text)
+        if start is None:  # no WHERE pattern (DESCRIBE ?x): the trailing VALUES clause binds ?x
+            return f"{self.text.rstrip()}\n{values_clause}\n"
+        # First in the WHERE group, so the group's FILTERs and OPTIONALs see the values.
+        return f"{self.text[:start]} {values_clause}{self.text[start:]}"
+
+
+def _where_group_start(text: str) -> int | None:
+    """Offset just after the `{` that opens the query's WHERE pattern (a CONSTRUCT template comes before)."""
+    seen_construct = seen_where = False
+    for kind, token, offset in tokens(text):
+        if kind == "word":
+            seen_construct |= token.upper() == "CONSTRUCT"
+            seen_where |= token.upper() == "WHERE"
+        elif kind == "open" and token == "{" and (seen_where or not seen_construct):
+            return offset + 1
+    return None
+
+
+def _resolve(iri: str, base_iri: str) -> str:
+    return iri if re.match(r"^[A-Za-z][\w+.-]*:", iri) else base_iri + iri
+
+
+def _term(param: Parameter, raw: str, prefixes: Mapping[str, str]) -> ox.NamedNode | ox.Literal:
+    def wrong(expected: str) -> ParameterError:
+        return ParameterError(f"parameter '{param.name}' must be {expected}, not {raw[:100]!r}")
+
+    try:
+        if param.type == "iri":
+            match = _PREFIXED_NAME.match(raw)
+            if match and match[1] in prefixes:
+                raw_iri = prefixes[match[1]] + (match[2] or "")
+            elif match and match[1] not in ("http", "https", "urn"):
+                raise wrong(f"an IRI (unknown prefix '{match[1]}:'; known: {', '.join(sorted(prefixes))})")
+            else:
+                raw_iri = raw
+            return ox.NamedNode(raw_iri)
+        if param.type == "integer":
+            return ox.Literal(str(int(raw)), datatype=ox.NamedNode(_XSD + "integer"))
+        if param.type == "decimal":
+            return ox.Literal(str(Decimal(raw)), datatype=ox.NamedNode(_XSD + "decimal"))
+        if param.type == "date":
+            return ox.Literal(datetime.date.fromisoformat(raw).isoformat(), datatype=ox.NamedNode(_XSD + "date"))
+        if param.type == "boolean":
+            if raw.lower() not in ("true", "false"):
+                raise wrong("true or false")
+            return ox.Literal(raw.lower(), datatype=ox.NamedNode(_XSD + "boolean"))
+        return ox.Literal(raw)
+    except (ValueError, InvalidOperation) as error:
+        if isinstance(error, ParameterError):
+            raise
+        expected = {"iri": "an IRI", "integer": "an integer", "decimal": "a decimal number",
+                    "date": "a date (YYYY-MM-DD)"}[param.type]
+        raise wrong(expected) from None
 
 
 def parse_stored_query(path: Path) -> StoredQuery:
