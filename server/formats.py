@@ -47,6 +47,14 @@ _ALIASES: dict[str, dict[str, str]] = {
 }
 
 
+# `format=` words that mean the graph counterpart of a result format (SPARQLWrapper sends format=xml for a
+# CONSTRUCT and expects RDF/XML), and common spellings.
+_PARAM_ALIASES: dict[str, dict[str, str]] = {
+    "results": {},
+    "graph": {"xml": "rdfxml", "json": "jsonld", "turtle": "ttl", "n-triples": "nt", "ntriples": "nt",
+              "json-ld": "jsonld", "rdf": "rdfxml"},
+}
+
 # Bodies a Graph Store write would send; POSTing one to /sparql is refused as a write, not as a puzzle.
 RDF_MEDIA_TYPES = frozenset([FORMATS[n].media_type for n in GRAPH_FORMATS] + list(_ALIASES["graph"])
                             + ["application/n-quads", "application/trig"]) - {"text/plain"}
@@ -81,7 +89,8 @@ def negotiate(form: str, accept: str | None, format_param: str | None = None, *,
     aliases = _ALIASES[kind_of(form)]
     if format_param:
         wanted = format_param.strip().lower()
-        name = wanted if wanted in FORMATS else aliases.get(wanted) or _by_media_type(wanted, names)
+        name = (_PARAM_ALIASES[kind_of(form)].get(wanted) or (wanted if wanted in FORMATS else None)
+                or aliases.get(wanted) or _by_media_type(wanted, names))
         if name is None:
             raise NegotiationError(400, f"unknown format '{format_param}'; use one of: {', '.join(names)}")
         if name not in names:
