@@ -241,6 +241,10 @@
     history.pushState({ example: name }, "", data.root + "/?" + new URLSearchParams({ example: name }));
   }
 
+  // On a narrow screen the picker above does the list's job: fold the list so the results come sooner.
+  const list = document.getElementById("examples");
+  if (list && picker && window.matchMedia("(max-width: 61.99rem)").matches) list.open = false;
+
   // Once the text is edited it is no longer the example: say so in the picker and the list.
   editor.addEventListener("input", () => {
     if (picker && picker.value && data.examples[picker.value] !== editor.value) {
