@@ -54,8 +54,8 @@ def _wants_html() -> bool:
     wanted = request.args.get("format")
     if wanted:
         return wanted == "html"
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["*/*"]
+    # JSON unless HTML is asked for by name: `*/*` (curl, scripts) gets JSON.
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 @bp.get("/queries")
