@@ -1,4 +1,4 @@
-"""The `kg` command: serve the endpoint, validate the graph."""
+"""The `kg` command: serve the endpoint, validate the graph, run stored queries."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import query_cli
 from .settings import Settings
 
 
@@ -36,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="check the ontology and graph files")
     validate.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
 
+    query = sub.add_parser("query", help="run a stored query (or --file) against the local graph or --endpoint")
+    query_cli.add_arguments(query)
+
     args = parser.parse_args(argv)
+    if args.command == "query":
+        return query_cli.run(args, Settings.from_env(data_dir=args.data_dir))
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     if overrides.get("allowed_service_endpoints"):
         overrides["allowed_service_endpoints"] = tuple(overrides["allowed_service_endpoints"])

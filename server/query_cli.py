@@ -1,0 +1,159 @@
+"""`kg query`: run a stored query (or any .rq file) against the local graph or a SPARQL endpoint.
+
+Locally the query goes through the same QueryService as the web (policy, time limit, one query process);
+with --endpoint it is POSTed to a SPARQL 1.1 endpoint, with a BASE line so that the catalogue's relative
+IRIs (kg: <id/>) resolve to this dataset's IRIs there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import formats
+from .settings import Settings
+from .stored_queries import CatalogueError, ParameterError, load_catalogue
+
+TABLE = "table"
+USER_AGENT = "nato-expulsions-kg/0.1 (kg query)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="a stored query's name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the stored queries and their parameters")
+    parser.add_argument("--file", type=Path, help="run the SPARQL query in this file instead")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                        help="a parameter value (repeat for several)")
+    parser.add_argument("--format", "-f", default=TABLE,
+                        choices=[TABLE, *formats.RESULT_FORMATS, *formats.GRAPH_FORMATS],
+                        help="table (aligned columns, default) or a SPARQL/RDF format")
+    parser.add_argument("--endpoint", help="a SPARQL endpoint URL to ask instead of the local graph")
+    parser.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        catalogue = load_catalogue(settings.data_dir / "queries")
+    except CatalogueError as error:
+        print(f"kg query: {error}", file=sys.stderr)
+        return 2
+    if args.list:
+        print(_listing(catalogue))
+        return 0
+    if args.file:
+        text = args.file.read_text(encoding="utf-8")
+    elif args.name in catalogue:
+        values = dict(_split(p) for p in args.param)
+        try:
+            text = catalogue[args.name].bind(values, settings.base_iri)
+        except ParameterError as error:
+            print(f"kg query: {error}", file=sys.stderr)
+            return 2
+    else:
+        known = ", ".join(catalogue)
+        print(f"kg query: give a stored query's name ({known}) or --file", file=sys.stderr)
+        return 2
+
+    try:
+        body, form = (_ask_endpoint(args.endpoint, text, args.format, settings) if args.endpoint
+                      else _ask_locally(text, args.format, settings))
+    except QueryFailed as failure:
+        print(f"kg query: {failure}", file=sys.stderr)
+        return 1
+    if args.format == TABLE and form in ("SELECT", "ASK"):
+        print(render_table(json.loads(body), settings.base_iri))
+    else:
+        sys.stdout.write(body.decode("utf-8"))
+    return 0
+
+
+class QueryFailed(Exception):
+    pass
+
+
+def _wire_format(fmt: str, form: str) -> str:
+    if fmt != TABLE:
+        return fmt
+    return "json" if form in ("SELECT", "ASK") else "ttl"  # a graph prints as Turtle
+
+
+def _ask_locally(text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
+    from .query_service import QueryError, QueryService
+    from .store import load_dataset, native_store
+
+    graphs = [g.value for g in native_store(load_dataset(settings)).named_graphs()]
+    service = QueryService(replace(settings, query_processes=1), graphs)
+    try:
+        form = service.inspect(text).form or "SELECT"
+        result = service.run(text, _wire_format(fmt, form))
+        return result.body, form
+    except QueryError as error:
+        raise QueryFailed(f"{error.status}: {error.message}") from None
+    finally:
+        service.close()
+
+
+def _ask_endpoint(endpoint: str, text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
+    from .query_policy import inspect
+
+    form = inspect(text, settings.base_iri).form or "SELECT"
+    wire = _wire_format(fmt, form)
+    request = urllib.request.Request(
+        endpoint, data=f"BASE <{settings.base_iri}>\n{text}".encode(), method="POST",
+        headers={"Content-Type": "application/sparql-query", "Accept": formats.FORMATS[wire].media_type,
+                 "User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=settings.query_timeout_s + 5) as response:
+            return response.read(), form
+    except urllib.error.HTTPError as error:
+        raise QueryFailed(f"{endpoint} answered {error.code}: {error.read().decode('utf-8', 'replace')}") from None
+    except (urllib.error.URLError, TimeoutError) as error:
+        raise QueryFailed(f"cannot reach {endpoint}: {error}") from None
+
+
+def _split(pair: str) -> tuple[str, str]:
+    key, sep, value = pair.partition("=")
+    if not sep:
+        raise SystemExit(f"kg query: --param wants KEY=VALUE, not {pair!r}")
+    return key.strip(), value
+
+
+def _listing(catalogue: dict[str, Any]) -> str:
+    rows = []
+    for query in catalogue.values():
+        params = " ".join(f"{p.name}={p.default}" if p.default else f"{p.name}=<{p.type}>" for p in query.parameters)
+        rows.append((query.name, query.title, params))
+    return _align([("NAME", "TITLE", "PARAMETERS"), *rows])
+
+
+def render_table(results: dict[str, Any], base_iri: str) -> str:
+    """SPARQL JSON results as aligned columns; our IRIs as kg:/kgo: names."""
+    if "boolean" in results:
+        return "yes" if results["boolean"] else "no"
+    names = results["head"]["vars"]
+    short = {base_iri + "id/": "kg:", base_iri + "ontology#": "kgo:", "http://www.wikidata.org/entity/": "wd:"}
+
+    def show(cell: dict[str, str] | None) -> str:
+        if cell is None:
+            return ""
+        value = cell["value"]
+        if cell["type"] == "uri":
+            for prefix, name in short.items():
+                if value.startswith(prefix):
+                    return name + value.removeprefix(prefix)
+            return f"<{value}>"
+        return value.replace("\n", " ")
+
+    rows = [tuple(show(binding.get(n)) for n in names) for binding in results["results"]["bindings"]]
+    return _align([tuple(names), *rows]) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})"
+
+
+def _align(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
