@@ -261,6 +261,9 @@ def test_no_js_default_form(site: RunningServer, tab_off: Tab) -> None:
     assert "PREFIX kg:" in default and f"<{KG}>" in default and f"<{BASE_IRI}ontology#>" in default
     for prefix in ("rdfs:", "owl:", "schema:", "wd:"):
         assert f"PREFIX {prefix}" in default
+    unlabelled = page.eval_on_selector_all("textarea, select, input", "els => els.filter(e => !e.labels.length)"
+                                            ".map(e => e.id || e.name)")
+    assert unlabelled == []
     assert page.is_visible("label[for=query]") and page.is_visible("label[for=format]")
     assert not page.is_visible("#example-picker")  # the scripted picker; the links below do its job
     assert page.is_visible("#run")
