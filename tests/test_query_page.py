@@ -352,8 +352,13 @@ def test_js_picker_and_ctrl_enter(site: RunningServer, tab_on: Tab,
     page.wait_for_selector("#result-table")
     assert page.evaluate("() => window.notReloaded") is True, "results must come without a reload"
     check_labels_page(page, expected_labels)
-    assert parse_qs(urlsplit(page.url).query)["query"] == [LABELS_QUERY]  # shareable, and Back works
+    assert parse_qs(urlsplit(page.url).query)["query"] == [LABELS_QUERY]  # shareable
     tab_on.screenshot("query-page-js")
+    page.go_back()  # to the example picked before: the editor follows the address, still no reload
+    page.wait_for_function("() => document.getElementById('query').value.includes('DESCRIBE')")
+    assert urlsplit(page.url).query == "example=describe-article"
+    assert page.input_value("#query") == EXAMPLES["describe-article.rq"]
+    assert page.evaluate("() => window.notReloaded") is True
 
 
 def test_js_graph_ask_error_and_escaping(site: RunningServer, tab_on: Tab) -> None:
