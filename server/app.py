@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, jsonify
 from rdflib import Dataset
 
 from . import access_log, protocol, stored_query_api
 from .disk_store import ensure_store, fingerprint, open_read_only
 from .query_page import bp as query_page
-from .query_service import QueryService
+from .query_service import QueryError, QueryService
 from .settings import Settings
-from .store import load_dataset, native_store, triple_count
+from .store import graph_names, load_dataset, native_store, triple_count
 
 
 def _open_dataset(settings: Settings) -> Dataset:
@@ -28,25 +30,35 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["KG_SETTINGS"] = settings
     # A form-encoded query may triple in size (%XX); the query's own limit is checked after decoding.
     app.config["MAX_CONTENT_LENGTH"] = 3 * settings.max_query_bytes + 4096
-    dataset = _open_dataset(settings)
+    if settings.backend_url:  # another SPARQL server holds the data (kg load put it there)
+        dataset = None
+        graphs = [settings.graph_iri(name) for name in graph_names(settings.data_dir)]
+        store_kind = f"remote {settings.backend_url}"
+    else:
+        dataset = _open_dataset(settings)
+        graphs = sorted(g.value for g in native_store(dataset).named_graphs())
+        store_kind = "oxigraph-disk" if settings.store_dir else "oxigraph-memory"
     app.extensions["kg_dataset"] = dataset
     app.extensions["kg_dataset_version"] = fingerprint(settings)
-    graphs = sorted(g.value for g in native_store(dataset).named_graphs())
     service = QueryService(settings, graphs)
     app.extensions["kg_query_service"] = service
     protocol.install(app)
     access_log.install(app)
 
+    def triples() -> int:
+        if dataset is not None:
+            return triple_count(native_store(dataset))
+        answer = service.run("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "json")
+        return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]
-        store = native_store(dataset)
-        return jsonify(
-            status="ok",
-            store="oxigraph-disk" if settings.store_dir else "oxigraph-memory",
-            triples=triple_count(store),
-            graphs=sorted(g.value for g in store.named_graphs()),
-            query_processes=service.state(),
-        )
+        try:
+            count = triples()
+        except QueryError as error:
+            return jsonify(status="unavailable", store=store_kind, error=error.message), 503
+        return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
+                       query_processes=service.state())
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
     serve.add_argument("--store", dest="store_dir", type=Path,
                        help="on-disk Oxigraph store in DIR (built once, rebuilt when the files change)")
+    serve.add_argument("--backend", dest="backend_url",
+                       help="answer from this SPARQL 1.1 endpoint instead of the embedded store (see kg load)")
     serve.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
     serve.add_argument("--threads", type=int, help="threads per gunicorn worker (default 4)")
     serve.add_argument("--query-processes", type=int, help="query processes per worker (default 2)")
@@ -37,12 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     validate = sub.add_parser("validate", help="check the ontology and graph files")
     validate.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
 
+    load = sub.add_parser("load", help="put the graph into another SPARQL server (Graph Store Protocol)")
+    load.add_argument("--backend", dest="backend_url", required=True, help="that server's SPARQL query endpoint")
+    load.add_argument("--graph-store", help="its Graph Store Protocol endpoint (guessed for Oxigraph and Fuseki)")
+    load.add_argument("--base-iri", help="IRI prefix of the resources the graph mints")
+    load.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
+
     query = sub.add_parser("query", help="run a stored query (or --file) against the local graph or --endpoint")
     query_cli.add_arguments(query)
 
     args = parser.parse_args(argv)
     if args.command == "query":
         return query_cli.run(args, Settings.from_env(data_dir=args.data_dir))
+    if args.command == "load":
+        return _load(args)
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     if overrides.get("allowed_service_endpoints"):
         overrides["allowed_service_endpoints"] = tuple(overrides["allowed_service_endpoints"])
@@ -56,6 +66,22 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_validation(settings)
     return 2
+
+
+def _load(args: argparse.Namespace) -> int:
+    from urllib.error import URLError
+
+    from .remote_backend import graph_store_url, push
+
+    settings = Settings.from_env(backend_url=args.backend_url, base_iri=args.base_iri, data_dir=args.data_dir)
+    try:
+        graph_store = args.graph_store or graph_store_url(args.backend_url)
+        for graph, count in push(settings, graph_store):
+            print(f"{graph}: {count} triples")
+    except (ValueError, URLError, OSError) as error:
+        print(f"kg load: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

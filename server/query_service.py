@@ -27,6 +27,7 @@ from rdflib.term import BNode, Literal, URIRef
 
 from . import formats
 from .query_policy import PolicyError, QueryInfo, QueryPolicy
+from .remote_backend import RemoteEndpoint
 from .settings import Settings
 
 log = logging.getLogger("kg.queries")
@@ -167,7 +168,9 @@ class QueryService:
         self.settings = settings
         self.held_graphs = tuple(sorted(held_graphs))
         self.policy = QueryPolicy(settings.base_iri, self.held_graphs, settings.allowed_service_endpoints)
-        self.pool = ProcessPool(settings)
+        # Where queries are answered: our own query processes, or another SPARQL server (--backend).
+        self.pool: ProcessPool | RemoteEndpoint = (RemoteEndpoint(settings) if settings.backend_url
+                                                   else ProcessPool(settings))
         atexit.register(self.pool.close)
 
     def inspect(self, query: str, default_graph_uris: Sequence[str] = (),
@@ -208,7 +211,7 @@ class QueryService:
             raise QueryError(reply[1], reply[2])
         return QueryResult(reply[1], formats.media_type(fmt), form)
 
-    def state(self) -> dict[str, int]:
+    def state(self) -> dict[str, Any]:
         return self.pool.state()
 
     def close(self) -> None:

@@ -37,6 +37,11 @@ def source_files(data_dir: Path) -> list[SourceFile]:
     return files
 
 
+def graph_names(data_dir: Path) -> list[str]:
+    """The short names of the named graphs the files make (article, ontology, wikidata)."""
+    return sorted({source.graph for source in source_files(data_dir)})
+
+
 def load_dataset(settings: Settings) -> Dataset:
     """Parse every source file natively (oxrdflib's ox-turtle) into an in-memory Oxigraph store."""
     dataset = Dataset(store="Oxigraph", default_union=True)

@@ -52,7 +52,8 @@ class RunningServer:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None) -> RunningServer:
+def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
+                 ready_path: str = "/health") -> RunningServer:
     port = free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
@@ -64,7 +65,7 @@ def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None)
         env={**os.environ, **(env or {})},
     )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log)
-    wait_until_up(server.url + "/health", process)
+    wait_until_up(server.url + ready_path, process)
     return server
 
 

@@ -1,0 +1,102 @@
+"""`--backend URL` and `kg load`: the same service over another SPARQL server (a real `oxigraph serve`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import requests
+from conftest import BASE_IRI, RunningServer, free_port, start_server, stop_server
+
+from server.settings import PROJECT_ROOT
+from server.store import load_dataset, native_store
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server() -> Iterator[str]:
+    """An empty, writable, in-memory `oxigraph serve` on loopback; yields its query endpoint."""
+    port = free_port()
+    process = subprocess.Popen([str(Path(sys.executable).with_name("oxigraph")), "serve", "--bind",
+                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/query"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url, params={"query": "ASK {}"}, timeout=1)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def loaded(oxigraph_server: str, settings) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "server.cli", "load", "--backend", oxigraph_server,
+                           "--base-iri", BASE_IRI], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def backed_server(loaded, oxigraph_server: str, tmp_path_factory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("backed"), "--backend", oxigraph_server)
+    yield running
+    stop_server(running)
+
+
+def test_kg_load_puts_every_named_graph_there(loaded, oxigraph_server, settings):
+    store = native_store(load_dataset(settings))
+    expected = [f"{g.value}: {len(list(store.quads_for_pattern(None, None, None, g)))} triples"
+                for g in sorted(store.named_graphs(), key=lambda g: g.value)]
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.splitlines() == expected
+    count = requests.get(oxigraph_server, params={"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
+                         headers={"Accept": "application/sparql-results+json"}, timeout=10).json()
+    assert int(count["results"]["bindings"][0]["n"]["value"]) == len(store)
+
+
+def test_loading_twice_replaces_rather_than_duplicates(oxigraph_server, loaded, settings):
+    again = subprocess.run([sys.executable, "-m", "server.cli", "load", "--backend", oxigraph_server,
+                            "--base-iri", BASE_IRI], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert again.stdout == loaded.stdout
+
+
+def test_the_backed_server_answers_like_the_embedded_one(backed_server, settings):
+    health = backed_server.get("/health").json()
+    assert health["store"] == f"remote {backed_server.process.args[backed_server.process.args.index('--backend') + 1]}"
+    assert health["triples"] == len(native_store(load_dataset(settings)))
+    for name in ("cq1-expelling-countries", "cq4-blame-and-denial", "timeline"):
+        answer = backed_server.get(f"/queries/{name}", params={"format": "tsv"})
+        assert answer.text == (GOLDEN / f"{name}.tsv").read_text(encoding="utf-8"), name
+    graph = backed_server.get("/queries/describe-actor", params={"actor": "kg:moldova", "format": "nt"})
+    triples = {quad.triple for quad in ox.parse(graph.content, ox.RdfFormat.N_TRIPLES)}
+    assert ox.Triple(ox.NamedNode(BASE_IRI + "id/moldova"), ox.NamedNode("http://www.w3.org/2002/07/owl#sameAs"),
+                     ox.NamedNode("http://www.wikidata.org/entity/Q217")) in triples
+    assert len(triples) == 4
+
+
+def test_the_policy_still_guards_a_backed_server(backed_server):
+    refused = backed_server.get("/sparql", params={"query": "SELECT * FROM <file:///etc/passwd> { ?s ?p ?o }"})
+    assert refused.status_code == 403
+    assert "file:///etc/passwd" in refused.text
+
+
+def test_an_unreachable_backend_is_a_clear_502(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/query"
+    running = start_server(tmp_path, "--backend", dead, ready_path="/sparql")
+    try:
+        answer = running.get("/sparql", params={"query": "ASK {}"})
+        assert answer.status_code == 502
+        assert answer.text.startswith(f"the backend {dead} cannot be reached")
+        assert running.get("/health").status_code == 503
+    finally:
+        stop_server(running)
