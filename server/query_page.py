@@ -268,6 +268,26 @@ def run_query(query: str, namer: Namer) -> Outcome | PageError:
     return outcome
 
 
+def check_download(query: str, fmt: str) -> PageError | None:
+    """Why the endpoint would refuse this query in this format, said on the page; None when it fits."""
+    if fmt not in {f.name for f in ALL_FORMATS}:
+        return PageError(400, f"Unknown format '{fmt}'.")
+    service = current_app.extensions.get("kg_query_service")
+    if service is None:
+        return None
+    from .query_service import QueryError
+
+    try:
+        form = service.inspect(query).form
+    except QueryError as exc:
+        return PageError(int(exc.status), str(exc.message))
+    if form and fmt not in formats.formats_for(form):
+        fitting = ", ".join(LABELS.get(n, n) for n in formats.formats_for(form))
+        return PageError(406, f"A {form} query cannot be given as {LABELS.get(fmt, fmt)}: choose one of "
+                              f"{fitting}, or the table on this page.")
+    return None
+
+
 def endpoint_url(query: str, fmt: str | None = None) -> str:
     params = {"query": query, **({"format": fmt} if fmt else {})}
     return f"{request.script_root}/sparql?{urlencode(params)}"
@@ -291,10 +311,10 @@ def page() -> Any:
     selected = None
 
     if query is not None and fmt:
-        if fmt not in {f.name for f in ALL_FORMATS}:
-            outcome, status = PageError(400, f"Unknown format '{fmt}'."), 400
-        else:  # a file in another format: that is the endpoint's job
+        outcome = check_download(query, fmt)
+        if outcome is None:  # a file in another format: that is the endpoint's job
             return redirect(endpoint_url(query, fmt), code=303)
+        status = outcome.status
     elif query is not None:
         if query.strip():
             outcome = run_query(query, Namer(settings.base_iri, request.script_root,

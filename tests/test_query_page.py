@@ -205,6 +205,10 @@ def test_format_choice_redirects_to_the_endpoint(site: RunningServer) -> None:
     parts = urlsplit(response.headers["Location"])
     assert parts.path == "/sparql" and parse_qs(parts.query) == {"query": [LABELS_QUERY], "format": ["csv"]}
     assert site.get("/", params={"query": LABELS_QUERY, "format": "pdf"}).status_code == 400
+    wrong = site.get("/", params={"query": CONSTRUCT_QUERY, "format": "csv"}, allow_redirects=False)
+    assert wrong.status_code == 406
+    assert "A CONSTRUCT query cannot be given as CSV: choose one of Turtle, N-Triples, JSON-LD, RDF/XML" \
+        in _error(wrong.text)
 
 
 def test_download_links_answer_browsers_with_the_file(site: RunningServer, expected_labels: Rows) -> None:
