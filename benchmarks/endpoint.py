@@ -58,7 +58,7 @@ class Query:
     name: str
     text: str
     accept: str
-    if_none_match: bool = False  # the repeat of a GET with the ETag of its first answer
+    core: bool = True  # the three fixed queries: more rounds, and rdflib-endpoint too
 
 
 @dataclass
@@ -108,7 +108,7 @@ def queries_for(data_dir: Path) -> list[Query]:
         # gets the same explicit BASE, since only ours knows the base IRI on its own.
         text = f"BASE <{BASE_IRI}>\n" + path.read_text(encoding="utf-8")
         accept = GRAPH_NT if query_form(text) in ("CONSTRUCT", "DESCRIBE") else SELECT_JSON
-        found.append(Query(f"rq:{path.stem}", text, accept))
+        found.append(Query(f"rq:{path.stem}", text, accept, core=False))
     return found
 
 
@@ -148,6 +148,9 @@ class Options:
     max_requests: int
     rounds: int
     max_duration_s: int
+    stored_duration_s: int
+    rdflib_all_queries: bool
+    wait_quiet_s: int
     driver: str
     oxigraph_storage: str
     rdflib_endpoint: bool
@@ -165,6 +168,13 @@ def prepare_data(size: str, workdir: Path) -> tuple[Path, int | None]:
     return out, triples
 
 
+def wait_for_quiet(limit_s: int, threshold: float = 1.0) -> None:
+    """Wait (at most limit_s) until the 1-minute load average is below threshold."""
+    deadline = time.monotonic() + limit_s
+    while os.getloadavg()[0] >= threshold and time.monotonic() < deadline:
+        time.sleep(5)
+
+
 def bench_size(size: str, options: Options, workdir: Path) -> dict[str, Any]:
     data_dir, wanted = prepare_data(size, workdir)
     nquads = workdir / f"{size}.nq"
@@ -172,6 +182,7 @@ def bench_size(size: str, options: Options, workdir: Path) -> dict[str, Any]:
     if wanted is not None and triples != wanted:
         raise RuntimeError(f"generator wrote {triples} triples, not {wanted}")
     print(f"\n== {size}: {triples:,} triples ({data_dir}) ==", flush=True)
+    wait_for_quiet(options.wait_quiet_s)
 
     running: dict[str, servers.Server] = {}
     notes: list[str] = []
@@ -225,9 +236,9 @@ def best(rounds: list[load.Measurement]) -> load.Measurement | None:
     return max(done, key=lambda m: m.throughput) if done else None
 
 
-def load_duration(first_answer_s: float, options: Options) -> int:
+def load_duration(first_answer_s: float, base_s: int, options: Options) -> int:
     """Long enough for about ten answers of a slow query, within the duration cap."""
-    return max(options.duration_s, min(options.max_duration_s, math.ceil(10 * first_answer_s)))
+    return max(base_s, min(options.max_duration_s, math.ceil(10 * first_answer_s)))
 
 
 def run_queries(running: dict[str, servers.Server], queries: list[Query], options: Options) -> list[Row]:
@@ -239,7 +250,11 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
         row = Row(query.name)
         rows.append(row)
         loadable: dict[str, tuple[load.Request, int]] = {}
+        base_duration = options.duration_s if query.core else options.stored_duration_s
+        number_of_rounds = options.rounds if query.core else 1
         for name, server in running.items():
+            if name == RDFLIB and not (query.core or options.rdflib_all_queries):
+                continue
             row.checks[name] = first = check(server, query)
             if name == OURS and first.etag and query.name in ("cheap SELECT", "GROUP BY"):
                 ours_etags[query.name] = first.etag
@@ -249,15 +264,15 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
                 row.notes.append(f"{name}: one request took {first.seconds:.1f} s; not loaded")
             else:
                 request = load.Request(get_url(server, query), {"Accept": query.accept})
-                loadable[name] = (request, load_duration(first.seconds, options))
+                loadable[name] = (request, load_duration(first.seconds, base_duration, options))
         # Rounds alternate the servers' order, so a burst of other work on the machine hits both.
         # A slow query (seconds an answer) gets one long round instead.
         rounds: dict[str, list[load.Measurement]] = {name: [] for name in loadable}
-        for number in range(options.rounds):
+        for number in range(number_of_rounds):
             order = list(loadable) if number % 2 == 0 else list(reversed(loadable))
             for name in order:
                 request, duration = loadable[name]
-                if (number == 0 or duration == options.duration_s) and running[name].process.poll() is None:
+                if (number == 0 or duration == base_duration) and running[name].process.poll() is None:
                     measured = measure(request, options, duration)
                     if measured:
                         rounds[name].append(measured)
@@ -414,8 +429,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per run")
     parser.add_argument("--rounds", type=int, default=2,
                         help="runs per query and server, in alternating order; the best one is reported")
-    parser.add_argument("--max-duration", type=int, default=30,
+    parser.add_argument("--max-duration", type=int, default=15,
                         help="seconds of load at most for a slow query (about ten answers)")
+    parser.add_argument("--stored-duration", type=int, default=1,
+                        help="seconds of load per stored query (queries/*.rq) and server, one round")
+    parser.add_argument("--rdflib-endpoint-all-queries", action="store_true",
+                        help="also run the stored queries on rdflib-endpoint (slow: minutes at 100k)")
+    parser.add_argument("--wait-quiet", type=int, default=0, metavar="SECONDS",
+                        help="before each size, wait up to this long for the machine's load average to "
+                             "drop below 1 (other work on 2 cores skews every figure)")
     parser.add_argument("--driver", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator (auto: wrk when installed, else python)")
     parser.add_argument("--oxigraph-storage", choices=("disk", "memory"), default="disk",
@@ -449,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(
         sizes=[s.strip().lower() for s in args.sizes.split(",") if s.strip()],
         duration_s=args.duration, clients=args.clients, max_requests=args.max_requests, driver=driver,
-        rounds=args.rounds, max_duration_s=args.max_duration,
+        rounds=args.rounds, max_duration_s=args.max_duration, stored_duration_s=args.stored_duration,
+        rdflib_all_queries=args.rdflib_endpoint_all_queries, wait_quiet_s=args.wait_quiet,
         oxigraph_storage=args.oxigraph_storage, rdflib_endpoint=not args.skip_rdflib_endpoint,
         rdflib_max_triples=args.rdflib_endpoint_max_triples, slow_limit_s=args.slow_limit,
         only=re.compile(args.only) if args.only else None,
