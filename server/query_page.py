@@ -28,7 +28,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from . import formats
 from .settings import Settings
-from .stored_queries import CatalogueError, StoredQuery, load_catalogue, parse_stored_query
+from .stored_queries import StoredQuery, current_catalogue
 
 bp = Blueprint(
     "query_page", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -104,25 +104,7 @@ def formats_for(form: str) -> tuple[Download, ...]:
 # --- the stored queries -----------------------------------------------------------------------------
 
 def catalogue(settings: Settings) -> dict[str, StoredQuery]:
-    """The stored queries, re-read when a file in queries/ changes (curators add them while we serve)."""
-    folder = settings.data_dir / "queries"
-    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.rq")))
-    return _catalogue(folder, stamp)
-
-
-@lru_cache(maxsize=4)
-def _catalogue(folder: Path, stamp: tuple[Any, ...]) -> dict[str, StoredQuery]:
-    try:
-        return load_catalogue(folder)
-    except CatalogueError as exc:  # one bad file must not take the page down: log it, show the rest
-        current_app.logger.error("stored queries: %s", exc)
-        good = {}
-        for path in sorted(folder.glob("*.rq")):
-            try:
-                good[path.stem] = parse_stored_query(path)
-            except CatalogueError:
-                continue
-        return good
+    return current_catalogue(settings.data_dir / "queries")
 
 
 # --- rendering terms --------------------------------------------------------------------------------

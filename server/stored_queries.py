@@ -20,16 +20,19 @@ kgo: or wd:.
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from .query_policy import tokens
 
+log = logging.getLogger("kg.catalogue")
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
 _HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*)$")
 _PARAM = re.compile(
@@ -179,5 +182,23 @@ def parse_stored_query(path: Path) -> StoredQuery:
 
 
 def load_catalogue(queries_dir: Path) -> dict[str, StoredQuery]:
-    """Every stored query, by name (the file name without `.rq`), in name order."""
+    """Every stored query, by name (the file name without `.rq`), in name order; CatalogueError if one is bad."""
     return {q.name: q for q in (parse_stored_query(p) for p in sorted(queries_dir.glob("*.rq")))}
+
+
+def current_catalogue(queries_dir: Path) -> dict[str, StoredQuery]:
+    """The catalogue as the server shows it: re-read when a file in queries/ changes (curators add queries
+    while it serves); a malformed file is logged and left out rather than taking the pages down."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(queries_dir.glob("*.rq")))
+    return _tolerant_catalogue(queries_dir, stamp)
+
+
+@lru_cache(maxsize=4)
+def _tolerant_catalogue(queries_dir: Path, stamp: tuple[object, ...]) -> dict[str, StoredQuery]:
+    catalogue = {}
+    for path in sorted(queries_dir.glob("*.rq")):
+        try:
+            catalogue[path.stem] = parse_stored_query(path)
+        except CatalogueError as error:
+            log.error("stored query left out: %s", error)
+    return catalogue

@@ -15,14 +15,14 @@ from . import formats, protocol
 from .openapi import openapi_document
 from .query_service import QueryError
 from .settings import Settings
-from .stored_queries import ParameterError, StoredQuery, load_catalogue
+from .stored_queries import ParameterError, StoredQuery, current_catalogue
 
 bp = Blueprint("stored_queries", __name__)
 QUERY_MEDIA_TYPE = "application/sparql-query; charset=utf-8"
 
 
 def catalogue() -> dict[str, StoredQuery]:
-    return current_app.extensions["kg_catalogue"]  # type: ignore[no-any-return]
+    return current_catalogue(current_app.config["KG_SETTINGS"].data_dir / "queries")
 
 
 def _settings() -> Settings:
@@ -99,5 +99,4 @@ def openapi() -> Response:
 
 
 def install(app: Any) -> None:
-    app.extensions["kg_catalogue"] = load_catalogue(app.config["KG_SETTINGS"].data_dir / "queries")
     app.register_blueprint(bp)

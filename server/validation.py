@@ -192,6 +192,23 @@ def _ontology_terms_documented(files: Files) -> Iterator[str]:
                 yield f"{files.short(term)} has no English {files.short(predicate).split('#')[-1]}"
 
 
+def _stored_queries_parse(files: Files) -> Iterator[str]:
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    from .stored_queries import parse_stored_query
+
+    for path in sorted((files.root / "queries").glob("*.rq")):
+        try:
+            query = parse_stored_query(path)
+            parseQuery(query.text)
+        except Exception as exc:  # a malformed header or query is a finding to report
+            yield f"queries/{path.name}: {str(exc).splitlines()[0]}"
+            continue
+        for param in query.parameters:
+            if f"?{param.name}" not in query.text and f"${param.name}" not in query.text:
+                yield f"queries/{path.name}: parameter '{param.name}' is not a variable of the query"
+
+
 CHECKS: list[Check] = [
     Check("parse", "every Turtle file parses", _turtle_parses),
     Check("consistency", "ontology and data are consistent (OWL RL closure, owlrl)", _consistent),
@@ -201,6 +218,7 @@ CHECKS: list[Check] = [
     Check("wikidata", "every Wikidata ID is in the verified list", _wikidata_ids_verified),
     Check("labels", "every actor has an English label", _actors_have_english_labels),
     Check("terms", "every ontology term has an English label and comment", _ontology_terms_documented),
+    Check("queries", "every stored query's header and SPARQL parse", _stored_queries_parse),
 ]
 
 

@@ -33,8 +33,12 @@ def test_kg_validate_prints_a_report_and_exits_0():
 
 def _broken_copy(tmp: Path) -> Path:
     """A copy of the project's data with one broken instance per check."""
-    for folder in ("ontology", "graph"):
+    for folder in ("ontology", "graph", "queries"):
         shutil.copytree(PROJECT_ROOT / folder, tmp / folder)
+    # A stored query with a typo, and one whose parameter is not in the query (queries).
+    (tmp / "queries" / "typo.rq").write_text("#+ title: Typo\nSELEC ?x WHERE { ?x ?p ?o }\n", encoding="utf-8")
+    (tmp / "queries" / "stray.rq").write_text(
+        "#+ title: Stray\n#+ param: who iri\nSELECT ?x WHERE { ?x ?p ?o }\n", encoding="utf-8")
     statements = tmp / "graph" / "statements.ttl"
     text = statements.read_text(encoding="utf-8")
     # A statement that lost its speaker (shapes) and misquotes Lavrov (quotes).
@@ -83,6 +87,8 @@ def test_kg_validate_reports_each_broken_instance_readably(tmp_path):
             "owl:sameAs") in out
     assert "- kg:nameless has no English rdfs:label" in out
     assert "- kgo:Undocumented has no English comment" in out
+    assert "- queries/typo.rq: Expected {SelectQuery | ConstructQuery | DescribeQuery | AskQuery}" in out
+    assert "- queries/stray.rq: parameter 'who' is not a variable of the query" in out
     assert ("- kg:nameless (Безымянный) http://www.w3.org/2000/01/rdf-schema#label: needs exactly one English "
             'rdfs:label ("..."@en)') in out
 
