@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--max-result-mb", type=int, help="largest answer sent, in MB (default 64)")
     serve.add_argument("--allow-service", dest="allowed_service_endpoints", action="append",
                        help="an endpoint SERVICE may call (repeat; replaces the default, Wikidata's)")
+    serve.add_argument("--service-timeout", dest="service_timeout_s", type=float,
+                       help="time limit of one SERVICE call in s (default 5; kept below --timeout)")
+    serve.add_argument("--service-route", dest="service_routes", action="append", metavar="IRI=URL",
+                       help="call the allowed SERVICE <IRI> at URL instead (a mirror, or a stand-in; repeat)")
     serve.add_argument("--dev", action="store_true", default=None, help="Flask's reloading dev server")
 
     validate = sub.add_parser("validate", help="check the ontology and graph files")
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
     if overrides.get("allowed_service_endpoints"):
         overrides["allowed_service_endpoints"] = tuple(overrides["allowed_service_endpoints"])
+    if overrides.get("service_routes"):
+        overrides["service_routes"] = tuple(overrides["service_routes"])
     settings = Settings.from_env(**overrides)
     if args.command == "serve":
         from .serving import serve as run

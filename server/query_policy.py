@@ -78,6 +78,9 @@ class QueryInfo:
     from_named: tuple[str, ...]
     depth: int
     volatile: bool
+    # (start, end) in the query text of each SERVICE target that `services` lists, in the same order: where
+    # the query service puts its relay IRI (server/federation.py), so the rewrite and the check agree.
+    service_spans: tuple[tuple[int, int], ...] = ()
 
 
 def _unescape_iri(text: str) -> str:
@@ -140,22 +143,26 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
         recent = [recent[-1], value]
 
     services: list[str | None] = []
+    spans: list[tuple[int, int]] = []
     for match in _SERVICE.finditer(query):
-        target = match["target"]
+        target, start = match["target"], match.start("target")
         if target.startswith("<"):
             iri = re.match(_IRI, target)
             iri_text = _unescape_iri(iri[0][1:-1]) if iri else ""
             services.append(iri_text if _ABSOLUTE.match(iri_text) else None)
+            spans.append((start, start + (len(iri[0]) if iri else len(target))))
         elif target.startswith(("?", "$")):
             services.append(None)
+            spans.append((start, start + len(target)))
         elif ":" in target:  # a prefixed name: it must read exactly as ours, with a declared prefix
             pname = re.fullmatch(_PNAME, target)
             prefix, _, local = target.partition(":")
             namespace = prefixes.get(prefix) if pname else None
             services.append(namespace + _LOCAL_ESCAPE.sub(r"\1", local) if namespace else None)
+            spans.append((start, start + len(target)))
         # else: a plain word follows ("the service is down"), which Oxigraph cannot read as a SERVICE clause
     return QueryInfo(form, update, tuple(services), tuple(from_graphs), tuple(from_named), max_depth,
-                     volatile)
+                     volatile, tuple(spans))
 
 
 class QueryPolicy:

@@ -26,6 +26,7 @@ import pyoxigraph as ox
 from rdflib.term import BNode, Literal, URIRef
 
 from . import formats
+from .federation import ServiceRelay
 from .query_policy import PolicyError, QueryInfo, QueryPolicy
 from .remote_backend import RemoteEndpoint
 from .settings import Settings
@@ -172,6 +173,10 @@ class QueryService:
         self.pool: ProcessPool | RemoteEndpoint = (RemoteEndpoint(settings) if settings.backend_url
                                                    else ProcessPool(settings))
         atexit.register(self.pool.close)
+        # SERVICE calls from our query processes go through this process's loopback relay (server/federation.py):
+        # our User-Agent, a per-call time limit and clear errors. A remote backend makes its own calls.
+        self.relay = (ServiceRelay(settings) if settings.allowed_service_endpoints and not settings.backend_url
+                      else None)
 
     def inspect(self, query: str, default_graph_uris: Sequence[str] = (),
                 named_graph_uris: Sequence[str] = ()) -> QueryInfo:
@@ -206,7 +211,14 @@ class QueryService:
         if substitutions:
             options["substitutions"] = {getattr(name, "value", name): term_spec(value)
                                         for name, value in substitutions.items()}
-        reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
+        if self.relay is None or not info.services:
+            reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
+        else:
+            with self.relay.call() as call:
+                relayed = self.relay.rewrite(query, info, call)
+                reply = self.pool.run((relayed, fmt, options), self.settings.query_timeout_s)
+                if reply[0] != "ok":
+                    reply = ("error", *self.relay.explain(reply[1], reply[2], call))
         if reply[0] != "ok":
             raise QueryError(reply[1], reply[2])
         return QueryResult(reply[1], formats.media_type(fmt), form)
@@ -216,6 +228,8 @@ class QueryService:
 
     def close(self) -> None:
         self.pool.close()
+        if self.relay is not None:
+            self.relay.close()
 
 
 __all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "term_spec"]

@@ -31,6 +31,13 @@ class Settings:
     max_result_mb: int = 64  # a serialised answer larger than this is refused (never cut off)
     # The only hosts a query may reach with SERVICE (and FROM, for graphs we do not hold: none).
     allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    # How SERVICE calls are made (server/federation.py): each call's time limit (held below the query's), the
+    # largest remote answer taken, the User-Agent sent (None: the project's own), and routes "IRI=URL" that
+    # send an allowed SERVICE IRI to another address (a mirror; a stand-in in the tests).
+    service_timeout_s: float = 5.0
+    service_max_mb: int = 16
+    service_user_agent: str | None = None
+    service_routes: tuple[str, ...] = ()
     # Process model.
     workers: int = 2
     threads: int = 4
@@ -65,7 +72,7 @@ def _coerce(name: str, raw: str) -> Any:
     default = {f.name: f for f in fields(Settings)}[name].default
     if name in ("data_dir", "store_dir"):
         return Path(raw) if raw else None
-    if name == "allowed_service_endpoints":
+    if name in ("allowed_service_endpoints", "service_routes"):
         return tuple(part for part in raw.replace(",", " ").split() if part)
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes", "on")

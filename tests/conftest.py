@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from server.settings import PROJECT_ROOT, Settings
+from server.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
 
 BASE_IRI = "http://127.0.0.1:8000/"  # the default; tests pin it so expected IRIs do not depend on the port
 
@@ -62,7 +62,10 @@ def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
         cwd=PROJECT_ROOT,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        # Tests never reach the real Wikidata: its allowed IRI is routed to a closed loopback port (a test that
+        # needs it routes it to a stand-in, tests/test_federation.py).
+        env={**os.environ, "KG_SERVICE_ROUTES": f"{WIKIDATA_SPARQL}=http://127.0.0.1:9/no-wikidata-in-tests",
+             **(env or {})},
     )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log)
     wait_until_up(server.url + ready_path, process)

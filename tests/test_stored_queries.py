@@ -51,7 +51,8 @@ def test_the_catalogue_is_a_page_for_browsers(server):
     assert "All statements by a speaker" in page.text
 
 
-@pytest.mark.parametrize("name", sorted(CATALOGUE))
+# federated-*: their answers depend on Wikidata; tests/test_federation.py asserts them against a stand-in.
+@pytest.mark.parametrize("name", sorted(name for name in CATALOGUE if not name.startswith("federated-")))
 def test_every_stored_query_gives_its_golden_answer(server, name):
     form = next(q["form"] for q in server.get("/queries").json()["queries"] if q["name"] == name)
     fmt = "tsv" if form in ("SELECT", "ASK") else "nt"
