@@ -168,16 +168,17 @@ class ServiceRelay:
         endpoint = self.endpoints[index]
         url = self.routes.get(endpoint, endpoint)
         digest = hashlib.sha256(query.encode("utf-8")).hexdigest()[:12]
+        shown = endpoint if url == endpoint else f"{endpoint} via={url}"
         started = time.monotonic()
         try:
             content_type, body = self._fetch(url, query, accept)
         except RemoteError as error:
             message = f"SERVICE <{endpoint}> {error.reason}"
             call.failures.append((f"{call.prefix}{index}", error.status, message))
-            log.warning("endpoint=%s status=%d ms=%.0f query=%s error=%s", endpoint, error.status,
+            log.warning("endpoint=%s status=%d ms=%.0f query=%s error=%s", shown, error.status,
                         (time.monotonic() - started) * 1000, digest, error.reason)
             return error.status, "text/plain; charset=utf-8", message.encode("utf-8")
-        log.info("endpoint=%s status=200 ms=%.0f bytes=%d query=%s", endpoint,
+        log.info("endpoint=%s status=200 ms=%.0f bytes=%d query=%s", shown,
                  (time.monotonic() - started) * 1000, len(body), digest)
         return 200, content_type, body
 

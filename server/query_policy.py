@@ -25,7 +25,7 @@ FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 )
-VOLATILE_FUNCTIONS = frozenset({"NOW", "RAND", "UUID", "STRUUID"})  # answers differ per run: no ETag
+VOLATILE_FUNCTIONS = frozenset({"NOW", "RAND", "UUID", "STRUUID"})  # answers differ per run: no ETag (nor SERVICE)
 MAX_DEPTH = 100  # brackets of all kinds; Oxigraph's parser overflows its stack a few thousand deep
 
 _IRI_CHARS = r"[^<>\"{}|^`\\\x00-\x20]*"
@@ -161,8 +161,9 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
             services.append(namespace + _LOCAL_ESCAPE.sub(r"\1", local) if namespace else None)
             spans.append((start, start + len(target)))
         # else: a plain word follows ("the service is down"), which Oxigraph cannot read as a SERVICE clause
+    # An answer that depends on another endpoint can change while our data does not: no ETag for it either.
     return QueryInfo(form, update, tuple(services), tuple(from_graphs), tuple(from_named), max_depth,
-                     volatile, tuple(spans))
+                     volatile or bool(services), tuple(spans))
 
 
 class QueryPolicy:
