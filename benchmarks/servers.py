@@ -99,7 +99,8 @@ def start_ours(data_dir: Path, base_iri: str, workdir: Path, extra_env: dict[str
     log = workdir / "ours.log"
     command = [sys.executable, "-m", "server.cli", "serve", "--host", LOOPBACK, "--port", str(port),
                "--data-dir", str(data_dir), "--base-iri", base_iri]
-    process = _spawn(command, log, extra_env)
+    # No SERVICE endpoint allowed: whatever a query says, load from here never leaves this machine.
+    process = _spawn(command, log, {"KG_ALLOWED_SERVICE_ENDPOINTS": "", **(extra_env or {})})
     _wait_until_up(f"http://{LOOPBACK}:{port}/health", process, log, timeout_s)
     commit = _version(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"])
     return Server("ours", f"http://{LOOPBACK}:{port}/sparql", process, log, f"kg serve @ {commit}")
