@@ -7,7 +7,7 @@ import json
 from flask import Flask, jsonify
 from rdflib import Dataset
 
-from . import access_log, protocol, stored_query_api
+from . import access_log, protocol, resources, stored_query_api
 from .disk_store import ensure_store, fingerprint, open_read_only
 from .query_page import bp as query_page
 from .query_service import QueryError, QueryService
@@ -62,4 +62,5 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
+    resources.install(app)  # linked data: /id, /doc, /ontology, /.well-known/void, /dumps, 404 page
     return app

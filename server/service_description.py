@@ -36,6 +36,9 @@ def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[o
         ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
         ox.Triple(dataset, sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, sd("Graph")),
+        # The VoID description of the dataset (server/void.py), on the same host as this endpoint.
+        ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
+                  ox.NamedNode(endpoint.rsplit("/sparql", 1)[0] + "/.well-known/void")),
     ]
     if settings.allowed_service_endpoints:
         triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))

@@ -1,0 +1,121 @@
+"""Dumps of the whole dataset at stable URLs, and the JSON-LD context the JSON-LD dump uses.
+
+/dumps/dataset.ttl, .nt and .jsonld hold the union of the named graphs (what queries see as the default
+graph); /dumps/dataset.nq keeps each triple's named graph. Each is serialised once per process from the
+source files the server loaded (the data changes only on restart), sent gzip-compressed to clients that accept it, and
+carries an ETag (the dataset version) and Last-Modified (the newest source file), so conditional requests
+get 304. /context.jsonld is the published @context: prefixes for every vocabulary the graph uses.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, current_app, request
+from rdflib import Graph
+
+from . import formats
+from .query_page import COMMON_PREFIXES
+from .resources import settings
+from .store import source_files
+
+bp = Blueprint("dumps", __name__)
+N_QUADS = "application/n-quads; charset=utf-8"  # a file format only: nothing negotiates it
+DUMPS = {"ttl": formats.media_type("ttl"), "nt": formats.media_type("nt"), "nq": N_QUADS,
+         "jsonld": formats.media_type("jsonld")}
+EXTRA_PREFIXES = {"gaf": "http://groundedannotationframework.org/gaf#", "void": "http://rdfs.org/ns/void#"}
+_lock = threading.Lock()
+
+
+def prefixes() -> dict[str, str]:
+    base = settings().base_iri
+    return {"kg": base + "id/", "kgo": base + "ontology#", **COMMON_PREFIXES, **EXTRA_PREFIXES}
+
+
+def context() -> dict[str, Any]:
+    return {"@context": dict(sorted(prefixes().items()))}
+
+
+def context_url() -> str:
+    return f"{request.url_root}context.jsonld"
+
+
+def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
+    """Every source file parsed as it is written (the store would canonicalise derived datatypes such as
+    xsd:nonNegativeInteger to xsd:integer; a dump keeps the files' own), with the named graph it goes to."""
+    s = settings()
+    return [(ox.NamedNode(s.graph_iri(source.graph)),
+             list(ox.parse(path=source.path, format=ox.RdfFormat.TURTLE, base_iri=s.base_iri)))
+            for source in source_files(s.data_dir)]
+
+
+def build(fmt: str) -> bytes:
+    """One dump, from the same files (and so the same dataset version) the server loaded."""
+    parsed = _parsed()
+    if fmt == "nq":
+        quads = dict.fromkeys(ox.Quad(t.subject, t.predicate, t.object, graph) for graph, ts in parsed for t in ts)
+        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+    triples = list(dict.fromkeys(t for _, ts in parsed for t in ts))  # one copy of a triple two files hold
+    if fmt == "ttl":
+        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes()) or b""
+    ntriples = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+    if fmt == "nt":
+        return ntriples
+    graph = Graph()
+    graph.parse(data=ntriples, format="nt")
+    document = json.loads(graph.serialize(format="json-ld", context=context()["@context"]))
+    document["@context"] = context_url()
+    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def last_modified() -> datetime:
+    newest = max(source.path.stat().st_mtime for source in source_files(settings().data_dir))
+    return datetime.fromtimestamp(int(newest), tz=UTC)
+
+
+def _cached(fmt: str) -> tuple[bytes, bytes]:
+    cache: dict[tuple[str, str], tuple[bytes, bytes]] = current_app.extensions.setdefault("kg_dumps", {})
+    key = (fmt, context_url() if fmt == "jsonld" else "")
+    if key not in cache:
+        with _lock:
+            if key not in cache:
+                body = build(fmt)
+                cache[key] = (body, gzip.compress(body, compresslevel=6, mtime=0))
+    return cache[key]
+
+
+@bp.get("/dumps/dataset.<ext>")
+def dump(ext: str) -> Response:
+    if ext not in DUMPS:
+        abort(404, f"no dump in format '{ext}'; there are: {', '.join('dataset.' + e for e in DUMPS)}")
+    body, compressed = _cached(ext)
+    gzipped = request.accept_encodings["gzip"] > 0
+    response = Response(compressed if gzipped else body, content_type=DUMPS[ext])
+    version = current_app.extensions["kg_dataset_version"]
+    tag = hashlib.sha256("\0".join([version, ext, context_url() if ext == "jsonld" else ""]).encode()).hexdigest()
+    response.set_etag(tag[:32] + ("-gzip" if gzipped else ""))
+    response.last_modified = last_modified()
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Content-Disposition"] = f'inline; filename="nato-expulsions-kg.{ext}"'
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return response.make_conditional(request)
+
+
+@bp.get("/context.jsonld")
+def context_document() -> Response:
+    body = json.dumps(context(), indent=1).encode("utf-8")
+    response = Response(body, content_type=formats.media_type("jsonld"))
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response.make_conditional(request)
+
+
+__all__ = ["DUMPS", "bp", "build", "context", "prefixes"]

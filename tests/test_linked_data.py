@@ -1,0 +1,348 @@
+"""Linked data over HTTP: 303s, negotiation, Link headers, exact descriptions, the ontology, VoID, dumps, 404.
+
+Expected data comes from the Turtle files parsed by rdflib (tests/ld_reference.py) or is written out here
+from those files by hand; nothing expected is computed from the server's own answers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections import Counter
+from email.utils import formatdate
+
+import pytest
+import requests
+from conftest import RunningServer, start_server, stop_server
+from ld_reference import BASE_IRI, KG, KGO, OA, WD, as_stored, description, graphs, source_paths, union
+from rdflib import Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic, to_isomorphic
+from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+from server.settings import PROJECT_ROOT
+
+VOID = Namespace("http://rdfs.org/ns/void#")
+DCTERMS = Namespace("http://purl.org/dc/terms/")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+MEDIA = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
+         "rdf": "application/rdf+xml", "html": "text/html"}
+RDFLIB_FORMAT = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "rdf": "xml"}
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+REPRESENTATIVE = ("germany", "statement-london-blames-moscow", "expulsion-by-germany")
+
+
+def parse(response: requests.Response, fmt: str) -> Graph:
+    assert response.status_code == 200, response.text[:300]
+    graph = Graph()
+    graph.parse(data=response.content, format=RDFLIB_FORMAT[fmt], publicID=response.url)
+    return graph
+
+
+def link_header(response: requests.Response) -> dict[str, tuple[str, str | None]]:
+    """rel=alternate targets by media type, from the Link header."""
+    found = {}
+    for link in requests.utils.parse_header_links(response.headers.get("Link", "")):
+        if link.get("rel") == "alternate":
+            found[link["type"]] = link["url"]
+    return found
+
+
+# --- dereferencing and negotiation -----------------------------------------------------------------------
+
+def test_identifier_redirects_to_its_document(server: RunningServer) -> None:
+    for accept in (None, "text/turtle", BROWSER_ACCEPT):
+        response = server.get("/id/germany", allow_redirects=False, headers={"Accept": accept} if accept else {})
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/doc/germany"
+        assert '</doc/germany>; rel="describedby"' in response.headers["Link"]
+    assert requests.head(server.url + "/id/germany", timeout=30).status_code == 303
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "nt", "jsonld", "rdf"])
+def test_document_negotiated_by_accept(server: RunningServer, fmt: str) -> None:
+    response = server.get("/id/expulsion-by-germany", headers={"Accept": MEDIA[fmt]})
+    assert [r.status_code for r in response.history] == [303]
+    assert response.headers["Content-Type"] == f"{MEDIA[fmt]}; charset=utf-8"
+    assert "Accept" in response.headers["Vary"]
+    assert response.headers["Content-Location"] == f"/doc/expulsion-by-germany.{fmt}"
+    alternates = link_header(response)
+    assert alternates == {MEDIA[f]: f"/doc/expulsion-by-germany.{f}" for f in MEDIA if f != fmt}
+    assert isomorphic(parse(response, fmt), description(KG["expulsion-by-germany"]))
+
+
+def test_html_for_browsers_turtle_by_default(server: RunningServer) -> None:
+    page = server.get("/doc/germany", headers={"Accept": BROWSER_ACCEPT})
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.headers["Content-Location"] == "/doc/germany.html"
+    assert "text/html" not in link_header(page) and len(link_header(page)) == 4
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    for accept in (None, "*/*"):
+        plain = server.get("/doc/germany", headers={"Accept": accept} if accept else {})
+        assert plain.headers["Content-Type"] == "text/turtle; charset=utf-8"
+    assert server.get("/doc/germany", headers={"Accept": "image/png"}).status_code == 406
+    assert server.get("/doc/germany?format=jsonld").headers["Content-Type"].startswith("application/ld+json")
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "nt", "jsonld", "rdf", "html"])
+def test_explicit_document_urls(server: RunningServer, fmt: str) -> None:
+    response = server.get(f"/doc/statement-london-blames-moscow.{fmt}", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == f"{MEDIA[fmt]}; charset=utf-8"
+    assert "Content-Location" not in response.headers
+    assert set(link_header(response)) == {MEDIA[f] for f in MEDIA if f != fmt}
+    if fmt != "html":
+        assert isomorphic(parse(response, fmt), description(KG["statement-london-blames-moscow"]))
+    again = requests.get(response.url, headers={"If-None-Match": response.headers["ETag"]}, timeout=30)
+    assert again.status_code == 304
+
+
+# --- the three representative descriptions, exactly -------------------------------------------------------
+
+@pytest.mark.parametrize("slug", [*REPRESENTATIVE, "boris-johnson", "passage-21"])
+def test_description_is_exactly_the_reference(server: RunningServer, slug: str) -> None:
+    got = parse(server.get(f"/doc/{slug}.nt"), "nt")
+    expected = description(KG[slug])
+    if not isomorphic(got, expected):
+        diff_got, diff_expected = to_isomorphic(got), to_isomorphic(expected)
+        missing = sorted(str(t) for t in diff_expected - diff_got)[:10]
+        extra = sorted(str(t) for t in diff_got - diff_expected)[:10]
+        pytest.fail(f"description of {slug} differs: missing {missing}, extra {extra}")
+
+
+def own(graph: Graph, subject: URIRef) -> set[tuple[URIRef, object]]:
+    return set(graph.predicate_objects(subject))
+
+
+def test_country_description_by_hand(server: RunningServer) -> None:
+    g = parse(server.get("/doc/germany.ttl"), "ttl")
+    assert own(g, KG.germany) == {(RDF.type, KGO.State), (RDFS.label, Literal("Germany", lang="en")),
+                                  (KGO.memberOf, KG["european-union"]), (OWL.sameAs, WD.Q183)}
+    assert set(g.subject_predicates(KG.germany)) == {(KG["expulsion-by-germany"], KGO.agent)}
+    assert (KG["european-union"], RDFS.label, Literal("European Union", lang="en")) in g
+    assert (KG["european-union"], RDF.type, KGO.InternationalOrganization) in g
+    assert (KGO.State, RDFS.label, Literal("state", lang="en")) in g
+    assert (KGO.memberOf, RDFS.label, Literal("member of", lang="en")) in g
+    assert (KG["expulsion-by-germany"], RDFS.label, Literal("Germany expels four Russian diplomats", lang="en")) in g
+    assert set(g.objects(KG["expulsion-by-germany"], KGO.mentionedIn)) == {KG["passage-20"], KG["passage-21"]}
+    exacts = {str(o) for o in g.objects(None, OA.exact)}
+    assert exacts == {"Many EU countries also ordered Russian diplomats out.",
+                      "Germany, France, and Poland each expelled four; the Czech Republic and Lithuania each "
+                      "expelled three; Spain, the Netherlands, Denmark, and Italy each expelled two; and Hungary, "
+                      "Sweden, Croatia, Romania, Finland, Latvia, and Estonia announced plans to expel one Russian "
+                      "diplomat each."}
+    assert {int(o) for o in g.objects(None, OA.start)} == {3859, 3913}
+
+
+def test_statement_description_by_hand(server: RunningServer) -> None:
+    g = parse(server.get("/doc/statement-london-blames-moscow.jsonld"), "jsonld")
+    s = KG["statement-london-blames-moscow"]
+    assert own(g, s) == {
+        (RDF.type, KGO.Accusation),
+        (RDFS.label, Literal("London blames Moscow for the poisoning", lang="en")),
+        (KGO.speaker, KG["government-of-the-united-kingdom"]),
+        (KGO.target, KG["government-of-russia"]),
+        (KGO.paraphrase, Literal("Moscow is to blame for the poisoning of Sergei Skripal and his daughter Yulia; "
+                                 "only the Russian state could have been behind the incident.", lang="en")),
+        (KGO.about, KG["poisoning-of-sergei-and-yulia-skripal"]),
+        (KGO.mentionedIn, KG["passage-05"]), (KGO.mentionedIn, KG["passage-17"]), (KGO.mentionedIn, KG["passage-28"]),
+    }
+    backlinks = set(g.subject_predicates(s))
+    assert (KG["statement-western-officials-share-britains-assessment"], KGO.agreesWith) in backlinks
+    assert (KG["government-of-russia"], RDFS.label, Literal("Government of Russia", lang="en")) in g
+    assert (KGO.Accusation, RDFS.label, Literal("accusation", lang="en")) in g
+    assert len(set(g.objects(None, OA.hasSelector))) >= 6  # two selectors for each of its three passages
+
+
+def test_expulsion_description_by_hand(server: RunningServer) -> None:
+    g = parse(server.get("/doc/expulsion-by-germany.rdf"), "rdf")
+    e = KG["expulsion-by-germany"]
+    assert own(g, e) == {
+        (RDF.type, KGO.Expulsion), (RDFS.label, Literal("Germany expels four Russian diplomats", lang="en")),
+        (KGO.agent, KG.germany), (KGO.targetState, KG.russia), (KGO.actedOn, KG["russian-diplomats"]),
+        # "4"^^xsd:nonNegativeInteger in actions.ttl; the store gives derived integer types back as xsd:integer
+        (KGO.numberOfPeople, Literal("4", datatype=XSD.integer)), (KGO.status, KGO.Ordered),
+        (KGO.partOf, KG["mass-expulsion-2018"]), (KGO.mentionedIn, KG["passage-20"]),
+        (KGO.mentionedIn, KG["passage-21"]),
+    }
+    assert (KGO.Ordered, RDFS.label, Literal("ordered", lang="en")) in g
+    assert (KG.germany, OWL.sameAs, WD.Q183) not in g  # a neighbour's label and type, not its CBD
+    assert (KG.germany, RDFS.label, Literal("Germany", lang="en")) in g
+
+
+# --- unknown IRIs and search -------------------------------------------------------------------------------
+
+def test_unknown_iri_is_404_with_a_search(server: RunningServer) -> None:
+    text = server.get("/id/no-such-thing")
+    assert text.status_code == 404 and text.headers["Content-Type"].startswith("text/plain")
+    assert "/search?q=no-such-thing" in text.text
+    page = server.get("/id/expulsion-by-germny", headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 404 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert re.search(r'<form class="search" method="get" action="/search"', page.text)
+    assert 'name="q"' in page.text and 'value="expulsion by germny"' in page.text
+    assert 'href="/id/expulsion-by-germany"' in page.text  # a suggestion from the words of the path
+    for path in ("/doc/no-such-thing", "/doc/no-such-thing.ttl", "/graph/nope", "/ontology/9.9", "/nowhere"):
+        assert server.get(path).status_code == 404, path
+    assert server.get("/queries/nope").text.startswith("404 Not Found: no stored query")  # others' 404s unchanged
+
+
+def test_search_binds_the_text_safely(server: RunningServer) -> None:
+    page = server.get("/search", params={"q": "Germany"})
+    assert page.status_code == 200 and 'href="/id/germany"' in page.text
+    for hostile in ('") } SELECT * WHERE { ?s ?p ?o } #', "\\\" '''", "x\" . ?s ?p ?o . FILTER(\"", "<script>"):
+        response = server.get("/search", params={"q": hostile})
+        assert response.status_code == 200, hostile
+        assert "<script>" not in response.text.split("<main", 1)[1]
+
+
+# --- other IRIs we mint -----------------------------------------------------------------------------------
+
+def test_ontology_document(server: RunningServer) -> None:
+    turtle = server.get("/ontology")
+    assert turtle.headers["Content-Type"] == "text/turtle; charset=utf-8"
+    assert turtle.headers["Content-Location"] == "/ontology.ttl"
+    assert isomorphic(parse(turtle, "ttl"), graphs()["ontology"])
+    for fmt in ("nt", "jsonld", "rdf"):
+        assert isomorphic(parse(server.get(f"/ontology.{fmt}"), fmt), graphs()["ontology"]), fmt
+    page = server.get("/ontology", headers={"Accept": BROWSER_ACCEPT})
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    terms = {str(s)[len(str(KGO)):] for s in graphs()["ontology"].subjects() if str(s).startswith(str(KGO))}
+    assert len(terms) > 100
+    anchors = set(re.findall(r'<section class="term" id="([^"]+)"', page.text))
+    assert anchors == terms
+    version = server.get("/ontology/0.1.0", allow_redirects=False)
+    assert version.status_code == 303 and version.headers["Location"] == "/ontology"
+
+
+def test_ontology_term_documentation(server: RunningServer) -> None:
+    page = server.get("/ontology.html").text
+    section = page.split('<section class="term" id="Expulsion"', 1)[1].split("</section>", 1)[0]
+    assert "expulsion of diplomats" in section and "CAMEO code" in section and "161" in section
+    assert 'href="/ontology#Action"' in section  # its superclass
+    instances = sorted(str(s) for s in set(union().subjects(RDF.type, KGO.Expulsion)))
+    assert f"{len(instances)} instances in the data" in section
+    for example in instances[:5]:  # the first five, in IRI order
+        assert f'href="/id/{example.rsplit("/", 1)[-1]}"' in section
+    agent = page.split('<section class="term" id="agent"', 1)[1].split("</section>", 1)[0]
+    for fact in ("domain", "range", "subproperty of", 'href="/ontology#Action"', 'href="/ontology#Actor"',
+                 'href="http://semanticweb.cs.vu.nl/2009/11/sem/hasActor"'):
+        assert fact in agent, fact
+    assert f"Used in {len(set(union().triples((None, KGO.agent, None))))} triples" in agent
+
+
+def test_named_graphs_and_source_files(server: RunningServer) -> None:
+    for name, graph in graphs().items():
+        assert isomorphic(parse(server.get(f"/graph/{name}.ttl"), "ttl"), as_stored(graph)), name
+        assert server.get(f"/graph/{name}", headers={"Accept": BROWSER_ACCEPT}).status_code == 200
+    text = server.get("/source/nato-cuts-russian-mission-staff.txt")
+    assert text.headers["Content-Type"] == "text/plain; charset=utf-8"
+    metadata = server.get("/source/metadata.json").json()
+    assert hashlib.sha256(text.content).hexdigest() == metadata["sha256"]
+    assert server.get("/source/../pyproject.toml").status_code == 404
+
+
+def test_odd_iris_route_to_their_own_resources(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """IRIs with `+`, `%2F`, `:` and non-ASCII characters (Pubby's and LodView's bugs) map to themselves."""
+    root = tmp_path_factory.mktemp("odd-iris")
+    (root / "ontology").symlink_to(PROJECT_ROOT / "ontology", target_is_directory=True)
+    (root / "queries").mkdir()
+    (root / "graph").mkdir()
+    (root / "graph" / "odd.ttl").write_text(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        '<id/a+b> rdfs:label "plus" .\n<id/a%2Fb> rdfs:label "slash" .\n<id/a/b> rdfs:label "path" .\n'
+        '<id/x:y> rdfs:label "colon" .\n<id/caf\u00e9> rdfs:label "cafe" .\n', encoding="utf-8")
+    odd = start_server(root, "--data-dir", str(root), "--workers", "1", "--query-processes", "1")
+    try:
+        for path, label in (("a+b", "plus"), ("a%2Fb", "slash"), ("a/b", "path"), ("x:y", "colon"),
+                            ("caf%C3%A9", "cafe")):
+            redirect = odd.get(f"/id/{path}", allow_redirects=False)
+            assert redirect.status_code == 303 and redirect.headers["Location"] == f"/doc/{path}", path
+            g = parse(odd.get(f"/doc/{path}.nt"), "nt")
+            iri = URIRef(BASE_IRI + "id/" + ("caf\u00e9" if label == "cafe" else path))
+            assert set(g.triples((None, None, None))) == {(iri, RDFS.label, Literal(label))}, path
+            assert odd.get(f"/doc/{path}", headers={"Accept": BROWSER_ACCEPT}).status_code == 200, path
+        assert odd.get("/id/a%2Bb").status_code == 404  # %2B is not '+' in a path: another IRI
+    finally:
+        stop_server(odd)
+
+
+# --- VoID ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def void(server: RunningServer) -> Graph:
+    return parse(server.get("/.well-known/void"), "ttl")
+
+
+def test_void_counts_match_the_files(void: Graph) -> None:
+    data = union()
+    dataset = URIRef(BASE_IRI + ".well-known/void#dataset")
+    assert void.value(dataset, VOID.triples).toPython() == len(data)
+    assert void.value(dataset, VOID.distinctSubjects).toPython() == len(set(data.subjects()))
+    assert void.value(dataset, VOID.distinctObjects).toPython() == len(set(data.objects()))
+    assert void.value(dataset, VOID.properties).toPython() == len(set(data.predicates()))
+    classes = {void.value(p, VOID["class"]): void.value(p, VOID.entities).toPython()
+               for p in void.objects(dataset, VOID.classPartition)}
+    expected_classes = Counter(c for _, c in set(data.subject_objects(RDF.type)))
+    assert classes == dict(expected_classes)
+    properties = {void.value(p, VOID.property): void.value(p, VOID.triples).toPython()
+                  for p in void.objects(dataset, VOID.propertyPartition)}
+    assert properties == dict(Counter(p for _, p, _ in data))
+    linkset = URIRef(BASE_IRI + ".well-known/void#links-to-wikidata")
+    assert (linkset, RDF.type, VOID.Linkset) in void
+    assert void.value(linkset, VOID.linkPredicate) == OWL.sameAs
+    links = [o for o in data.objects(None, OWL.sameAs) if str(o).startswith(str(WD))]
+    assert void.value(linkset, VOID.triples).toPython() == len(links) > 50
+    for name, graph in graphs().items():
+        assert void.value(URIRef(BASE_IRI + "graph/" + name), VOID.triples).toPython() == len(graph)
+
+
+def test_void_metadata(server: RunningServer, void: Graph) -> None:
+    dataset = URIRef(BASE_IRI + ".well-known/void#dataset")
+    assert void.value(dataset, VOID.sparqlEndpoint) == URIRef(BASE_IRI + "sparql")
+    assert set(void.objects(dataset, VOID.dataDump)) == {URIRef(f"{BASE_IRI}dumps/dataset.{e}")
+                                                         for e in ("ttl", "nt", "nq", "jsonld")}
+    assert void.value(dataset, VOID.uriSpace) == Literal(BASE_IRI + "id/")
+    assert void.value(dataset, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert void.value(dataset, DCTERMS.source) == KG.article
+    for fmt in ("nt", "jsonld", "rdf"):
+        assert isomorphic(parse(server.get("/.well-known/void", headers={"Accept": MEDIA[fmt]}), fmt), void)
+    description = parse(server.get("/sparql"), "ttl")
+    assert URIRef(server.url + "/.well-known/void") in set(description.objects(None, RDFS.seeAlso))
+
+
+# --- dumps --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ext", ["ttl", "nt", "jsonld"])
+def test_dump_is_the_union_of_the_files(server: RunningServer, ext: str) -> None:
+    response = server.get(f"/dumps/dataset.{ext}")
+    assert response.headers["Content-Encoding"] == "gzip"  # requests asks for gzip and decodes it
+    if ext == "jsonld":
+        assert json.loads(response.content)["@context"] == server.url + "/context.jsonld"
+        assert server.get("/context.jsonld").json()["@context"]["kgo"] == str(KGO)
+    assert isomorphic(parse(response, ext), union())
+
+
+def test_nquads_dump_keeps_the_named_graphs(server: RunningServer) -> None:
+    dataset = Dataset()
+    dataset.parse(data=server.get("/dumps/dataset.nq").content, format="nquads")
+    names = {str(g.identifier) for g in dataset.graphs() if len(g)}
+    assert names == {BASE_IRI + "graph/" + name for name in graphs()}
+    for name, graph in graphs().items():
+        assert isomorphic(dataset.graph(URIRef(BASE_IRI + "graph/" + name)), graph), name
+
+
+def test_dump_caching_and_compression(server: RunningServer) -> None:
+    plain = requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert "Content-Encoding" not in plain.headers
+    assert plain.headers["Content-Type"] == "application/n-triples; charset=utf-8"
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    raw = requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=30)
+    assert gzip.decompress(raw.raw.read()) == plain.content
+    assert raw.headers["ETag"] != plain.headers["ETag"]
+    for headers in ({"If-None-Match": plain.headers["ETag"]}, {"If-Modified-Since": plain.headers["Last-Modified"]}):
+        again = requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "identity", **headers},
+                             timeout=30)
+        assert again.status_code == 304, headers
+    newest = max(path.stat().st_mtime for _, path in source_paths())
+    assert plain.headers["Last-Modified"] == formatdate(int(newest), usegmt=True)
