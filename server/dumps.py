@@ -50,9 +50,20 @@ def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
     """Every source file parsed as it is written (the store would canonicalise derived datatypes such as
     xsd:nonNegativeInteger to xsd:integer; a dump keeps the files' own), with the named graph it goes to."""
     s = settings()
-    return [(ox.NamedNode(s.graph_iri(source.graph)),
-             list(ox.parse(path=source.path, format=ox.RdfFormat.TURTLE, base_iri=s.base_iri)))
-            for source in source_files(s.data_dir)]
+    parsed = []
+    for number, source in enumerate(source_files(s.data_dir)):
+        labels: dict[ox.BlankNode, ox.BlankNode] = {}
+
+        def stable(term: Any, number: int = number, labels: dict[ox.BlankNode, ox.BlankNode] = labels) -> Any:
+            """Blank nodes named by file and order of appearance: every worker writes the same bytes (one ETag)."""
+            if isinstance(term, ox.BlankNode):
+                return labels.setdefault(term, ox.BlankNode(f"f{number}b{len(labels)}"))
+            return term
+
+        triples = [ox.Triple(stable(t.subject), t.predicate, stable(t.object))
+                   for t in ox.parse(path=source.path, format=ox.RdfFormat.TURTLE, base_iri=s.base_iri)]
+        parsed.append((ox.NamedNode(s.graph_iri(source.graph)), triples))
+    return parsed
 
 
 def build(fmt: str) -> bytes:

@@ -346,3 +346,11 @@ def test_dump_caching_and_compression(server: RunningServer) -> None:
         assert again.status_code == 304, headers
     newest = max(path.stat().st_mtime for _, path in source_paths())
     assert plain.headers["Last-Modified"] == formatdate(int(newest), usegmt=True)
+
+
+def test_dumps_are_the_same_bytes_from_every_worker(server: RunningServer) -> None:
+    """Two gunicorn workers build their own copy; one ETag must mean one content (blank-node labels too)."""
+    bodies = {requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "identity",
+                                                                      "Connection": "close"}, timeout=30).content
+              for _ in range(8)}
+    assert len(bodies) == 1
