@@ -47,7 +47,7 @@ def context_url() -> str:
 
 
 def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
-    """Every source file parsed as it is written (the store would canonicalise derived datatypes such as
+    """Every source file parsed as it is written (the store would canonicalise a derived datatype such as
     xsd:nonNegativeInteger to xsd:integer; a dump keeps the files' own), with the named graph it goes to."""
     s = settings()
     parsed = []

@@ -47,7 +47,7 @@ def _broken_copy(tmp: Path) -> Path:
     statements.write_text(text, encoding="utf-8")
     passages = tmp / "graph" / "passages.ttl"
     passages.write_text(passages.read_text(encoding="utf-8").replace(
-        'oa:start "450"^^xsd:nonNegativeInteger', 'oa:start "451"^^xsd:nonNegativeInteger'), encoding="utf-8")
+        'oa:start "450"^^xsd:integer', 'oa:start "451"^^xsd:integer'), encoding="utf-8")
     with (tmp / "graph" / "broken.ttl").open("w", encoding="utf-8") as extra:
         extra.write(
             "@prefix kg: <id/> . @prefix kgo: <ontology#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
