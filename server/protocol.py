@@ -30,6 +30,9 @@ READ_ONLY = ("this endpoint is read-only: it answers SPARQL queries and refuses 
              "Store writes")
 CACHE_CONTROL = "public, max-age=60"  # the data changes only when the server restarts on new files
 MAX_FIELDS = 100
+# A graph answer's blank-node labels differ between query processes: the same ETag means the same graph,
+# not the same bytes, so its ETag is weak.
+GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
 
 
 def _parse_form(raw: bytes, where: str) -> list[tuple[str, str]]:
@@ -128,19 +131,19 @@ def respond(query: str, format_param: str | None, default_graphs: Sequence[str] 
         key = "\0".join([current_app.extensions["kg_dataset_version"], fmt, query, *default_graphs, "\0",
                          *named_graphs])
         etag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-        if request.if_none_match.contains(etag):
-            return _cacheable(Response(status=304), etag)
+        if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110)
+            return _cacheable(Response(status=304), etag, weak=form in GRAPH_FORMS)
     result = service.run(query, fmt, default_graph_uris=default_graphs, named_graph_uris=named_graphs)
     response = Response(result.body, content_type=result.media_type)
     response.vary.add("Accept")
     if etag:
-        return _cacheable(response, etag)
+        return _cacheable(response, etag, weak=form in GRAPH_FORMS)
     response.headers["Cache-Control"] = "no-store" if info.volatile else "no-cache"
     return response
 
 
-def _cacheable(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
+def _cacheable(response: Response, etag: str, weak: bool = False) -> Response:
+    response.set_etag(etag, weak=weak)
     response.vary.add("Accept")
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response
