@@ -135,13 +135,15 @@ def count_results(response: requests.Response) -> int | None:
     return sum(1 for line in response.text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def check(server: servers.Server, query: Query, etag: str | None = None) -> Check:
+def check(server: servers.Server, query: Query, etag: str | None = None, timeout_s: float = 60) -> Check:
     headers = {"Accept": query.accept}
     if etag:
         headers["If-None-Match"] = etag
     start = time.perf_counter()
     try:
-        response = requests.get(get_url(server, query), headers=headers, timeout=60)
+        response = requests.get(get_url(server, query), headers=headers, timeout=timeout_s)
+    except requests.Timeout:
+        return Check(0, None, time.perf_counter() - start, None, f"no answer within {timeout_s:g} s")
     except requests.RequestException as exc:
         return Check(0, None, time.perf_counter() - start, None, f"{type(exc).__name__}")
     seconds = time.perf_counter() - start
@@ -267,7 +269,7 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
         for name, server in running.items():
             if name == RDFLIB and not (query.core or options.rdflib_all_queries):
                 continue
-            row.checks[name] = first = check(server, query)
+            row.checks[name] = first = check(server, query, timeout_s=options.slow_limit_s)
             if name == OURS and first.etag and query.name in ("cheap SELECT", "GROUP BY"):
                 ours_etags[query.name] = first.etag
             if first.status != 200:
@@ -411,7 +413,7 @@ def evaluate_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     verdicts = []
     for target in TARGETS:
         for result in results:
-            if target.size and result["size"] != target.size:
+            if (target.size and result["size"] != target.size) or target.other not in result["servers"]:
                 continue
             row = next((r for r in result["rows"] if r["query"] == target.query), None)
             key = keys[target.metric] + target.other.replace("-", "_")
@@ -436,12 +438,13 @@ def target_lines(verdicts: list[dict[str, Any]]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="real,100k,1m", help="comma-separated: real, 100k, 1m, 250k, ...")
-    parser.add_argument("--duration", type=int, default=3, help="seconds of load per query and server")
+    parser.add_argument("--duration", type=int, default=2,
+                        help="seconds of load per round, query and server (core queries)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive connections")
     parser.add_argument("--max-requests", type=int, default=50_000, help="cap per run")
     parser.add_argument("--rounds", type=int, default=2,
                         help="runs per query and server, in alternating order; the best one is reported")
-    parser.add_argument("--max-duration", type=int, default=15,
+    parser.add_argument("--max-duration", type=int, default=6,
                         help="seconds of load at most for a slow query (about ten answers)")
     parser.add_argument("--stored-duration", type=int, default=1,
                         help="seconds of load per stored query (queries/*.rq) and server, one round")
