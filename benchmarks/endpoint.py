@@ -147,7 +147,7 @@ def check(server: servers.Server, query: Query, etag: str | None = None, timeout
     except requests.RequestException as exc:
         return Check(0, None, time.perf_counter() - start, None, f"{type(exc).__name__}")
     seconds = time.perf_counter() - start
-    error = "" if response.status_code in (200, 304) else response.text[:200].replace("\n", " ")
+    error = "" if response.status_code in (200, 304) else response.text[:200].replace("\n", " ").strip()
     return Check(response.status_code, count_results(response), seconds, response.headers.get("ETag"), error)
 
 
@@ -251,8 +251,8 @@ def best(rounds: list[load.Measurement]) -> load.Measurement | None:
 
 
 def load_duration(first_answer_s: float, base_s: int, options: Options) -> int:
-    """Long enough for about ten answers of a slow query, within the duration cap."""
-    return max(base_s, min(options.max_duration_s, math.ceil(10 * first_answer_s)))
+    """Long enough for about ten answers of a slow query, within the cap, and for two answers at least."""
+    return max(base_s, min(options.max_duration_s, math.ceil(10 * first_answer_s)), math.ceil(2 * first_answer_s))
 
 
 def run_queries(running: dict[str, servers.Server], queries: list[Query], options: Options) -> list[Row]:
@@ -353,6 +353,11 @@ def fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return "—" if value is None else f"{value:,.{digits}f}{suffix}"
 
 
+def rate(value: float | None) -> str:
+    """Requests per second: whole numbers, but a decimal for slow ones (0.2/s is not 0/s)."""
+    return fmt(value, 0 if value is None or value >= 100 else 1 if value >= 1 else 2)
+
+
 def table_lines(size: str, triples: int, rows: list[Row], names: list[str]) -> list[str]:
     head = ["query", "results"]
     for n in names:
@@ -367,7 +372,7 @@ def table_lines(size: str, triples: int, rows: list[Row], names: list[str]) -> l
         cells = [row.query, "—" if results is None else str(results)]
         for n in names:
             m = row.measured.get(n)
-            cells += [fmt(m and m.p50_ms), fmt(m and m.p99_ms), fmt(m and m.throughput, 0)]
+            cells += [fmt(m and m.p50_ms), fmt(m and m.p99_ms), rate(m and m.throughput)]
         cells += [fmt(row.ratio("throughput", OXIGRAPH), 2, "×"), fmt(row.ratio("p50_ms", OXIGRAPH), 2, "×")]
         if RDFLIB in names:
             cells.append(fmt(row.ratio("throughput", RDFLIB), 1, "×"))
@@ -466,7 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setup", action="store_true",
                         help="create var/bench-venv with rdflib-endpoint, py-spy, pyinstrument, then exit")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="print the Markdown tables of a saved report (e.g. results/latest.json), then exit")
     args = parser.parse_args(argv)
+    if args.render:
+        print(markdown(json.loads(args.render.read_text(encoding="utf-8"))))
+        return 0
 
     if args.setup:
         servers.setup_bench_venv()
@@ -492,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         rdflib_max_triples=args.rdflib_endpoint_max_triples, slow_limit_s=args.slow_limit,
         only=re.compile(args.only) if args.only else None,
     )
-    command = "python benchmarks/endpoint.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = " ".join(["python benchmarks/endpoint.py", shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
     signal.signal(signal.SIGTERM, _exit_on_signal)  # so the servers' `finally: stop()` runs
     started = time.perf_counter()
     results = []
