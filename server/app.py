@@ -11,6 +11,7 @@ from . import access_log, protocol, resources, stored_query_api
 from .disk_store import ensure_store, fingerprint, open_read_only
 from .query_page import bp as query_page
 from .query_service import QueryError, QueryService
+from .response_cache import ResponseCache
 from .settings import Settings
 from .store import graph_names, load_dataset, native_store, triple_count
 
@@ -44,6 +45,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["kg_query_service"] = service
     protocol.install(app)
     access_log.install(app)
+    cache = None
+    if settings.response_cache_mb > 0:  # repeated GETs of /sparql and /doc/ answered before Flask
+        cache = ResponseCache(app.wsgi_app, max_bytes=settings.response_cache_mb * 1024 * 1024)
+        app.wsgi_app = cache  # type: ignore[method-assign]
 
     def triples() -> int:
         if dataset is not None:
@@ -58,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         except QueryError as error:
             return jsonify(status="unavailable", store=store_kind, error=error.message), 503
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
-                       query_processes=service.state())
+                       query_processes=service.state(), response_cache=cache.state() if cache else None)
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
