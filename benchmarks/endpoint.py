@@ -168,6 +168,7 @@ class Options:
     rdflib_max_triples: int
     slow_limit_s: float
     only: re.Pattern[str] | None
+    our_cache_mb: int | None = None  # None: our default (the response cache on); 0: every request is evaluated
 
 
 def prepare_data(size: str, workdir: Path) -> tuple[Path, int | None]:
@@ -199,7 +200,8 @@ def bench_size(size: str, options: Options, workdir: Path) -> dict[str, Any]:
     notes: list[str] = []
     try:
         t0 = time.perf_counter()
-        running[OURS] = servers.start_ours(data_dir, BASE_IRI, workdir)
+        cache = {} if options.our_cache_mb is None else {"KG_RESPONSE_CACHE_MB": str(options.our_cache_mb)}
+        running[OURS] = servers.start_ours(data_dir, BASE_IRI, workdir, extra_env=cache)
         t1 = time.perf_counter()
         running[OXIGRAPH] = servers.start_oxigraph(nquads, workdir, options.oxigraph_storage)
         t2 = time.perf_counter()
@@ -470,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oxigraph-storage", choices=("disk", "memory"), default="disk",
                         help="oxigraph serve on an on-disk store (its deployment) or in memory")
     parser.add_argument("--skip-rdflib-endpoint", action="store_true")
+    parser.add_argument("--our-cache-mb", type=int, default=None,
+                        help="our response cache in MB (default: the server's, on); 0 measures every query evaluated")
     parser.add_argument("--rdflib-endpoint-max-triples", type=int, default=200_000,
                         help="skip rdflib-endpoint above this size (its load and queries take minutes)")
     parser.add_argument("--slow-limit", type=float, default=10.0,
@@ -507,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         rdflib_all_queries=args.rdflib_endpoint_all_queries, wait_quiet_s=args.wait_quiet,
         oxigraph_storage=args.oxigraph_storage, rdflib_endpoint=not args.skip_rdflib_endpoint,
         rdflib_max_triples=args.rdflib_endpoint_max_triples, slow_limit_s=args.slow_limit,
-        only=re.compile(args.only) if args.only else None,
+        only=re.compile(args.only) if args.only else None, our_cache_mb=args.our_cache_mb,
     )
     command = " ".join(["python benchmarks/endpoint.py", shlex.join(sys.argv[1:] if argv is None else argv)]).strip()
     signal.signal(signal.SIGTERM, _exit_on_signal)  # so the servers' `finally: stop()` runs
