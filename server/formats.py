@@ -94,7 +94,7 @@ def negotiate(form: str, accept: str | None, format_param: str | None = None, *,
         if name is None:
             raise NegotiationError(400, f"unknown format '{format_param}'; use one of: {', '.join(names)}")
         if name not in names:
-            raise NegotiationError(406, f"format '{format_param}' does not fit a {form} query; use one of: "
+            raise NegotiationError(406, f"format '{format_param}' does not fit this {form} query; use one of: "
                                         f"{', '.join(names)}")
         return name
     if not accept or not accept.strip():
@@ -102,7 +102,7 @@ def negotiate(form: str, accept: str | None, format_param: str | None = None, *,
     offered = [FORMATS[n].media_type for n in names] + list(aliases)
     best = parse_accept_header(accept, MIMEAccept).best_match(offered)
     if best is None:
-        raise NegotiationError(406, f"no acceptable format for a {form} query in Accept: {accept[:200]}; "
+        raise NegotiationError(406, f"no acceptable format for this {form} query in Accept: {accept[:200]}; "
                                     f"this endpoint offers {', '.join(offered)}")
     return aliases.get(best) or _by_media_type(best, names) or names[0]
 

@@ -200,7 +200,7 @@ class QueryService:
         info = self.inspect(query, default_graph_uris, named_graph_uris)
         form = info.form or "SELECT"  # no form found: the engine reports the syntax error
         if fmt not in formats.formats_for(form):
-            raise QueryError(406, f"format '{fmt}' does not fit a {form} query; use one of: "
+            raise QueryError(406, f"format '{fmt}' does not fit this {form} query; use one of: "
                                   f"{', '.join(formats.formats_for(form))}")
         options: dict[str, Any] = {"base_iri": self.settings.base_iri}
         if default_graph_uris or named_graph_uris:  # the protocol's dataset overrides FROM / FROM NAMED
