@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import query_cli
+from . import passages, query_cli
 from .settings import Settings
 
 
@@ -51,12 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--base-iri", help="IRI prefix of the resources the graph mints")
     load.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
 
+    passage = sub.add_parser("passage", help="print the Turtle for a new passage, selectors computed from the text")
+    passages.add_arguments(passage)
+    passage.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
+
     query = sub.add_parser("query", help="run a stored query (or --file) against the local graph or --endpoint")
     query_cli.add_arguments(query)
 
     args = parser.parse_args(argv)
     if args.command == "query":
         return query_cli.run(args, Settings.from_env(data_dir=args.data_dir))
+    if args.command == "passage":
+        return passages.run(args, Settings.from_env(data_dir=args.data_dir))
     if args.command == "load":
         return _load(args)
     overrides = {k: v for k, v in vars(args).items() if k != "command"}
