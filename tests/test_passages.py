@@ -30,7 +30,8 @@ def test_every_passage_block_is_what_the_tool_writes():
 
 def test_kg_passage_prints_a_block_and_refuses_text_not_in_the_article():
     run = subprocess.run([sys.executable, "-m", "server.cli", "passage", "20",
-                          "Many EU countries also ordered Russian diplomats out.", "--label", "Sentence 20 of the article"],
+                          "Many EU countries also ordered Russian diplomats out.",
+                          "--label", "Sentence 20 of the article"],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0
     assert run.stdout == next(b for b in BLOCKS if b.startswith("kg:passage-20 "))
