@@ -60,7 +60,7 @@ def user_agent(settings: Settings) -> str:
         version = metadata.version("nato-expulsions-kg")
     except metadata.PackageNotFoundError:
         version = "0"
-    return (f"nato-expulsions-kg/{version} (+{settings.base_iri}; contact in README) "
+    return (f"nato-expulsions-kg/{version} (+{settings.base_iri}) "
             f"pyoxigraph/{metadata.version('pyoxigraph')}")
 
 

@@ -198,7 +198,7 @@ def test_a_service_call_names_the_project_in_its_user_agent(federating, recorder
     assert response.json()["results"]["bindings"] == [{"x": {"type": "literal", "value": "from afar"}}]
     [(method, path, headers, body)] = recorder.requests[before:]
     assert (method, path) == ("POST", "/ok")
-    assert re.fullmatch(r"nato-expulsions-kg/[\w.]+ \(\+http://127\.0\.0\.1:8000/; contact in README\) "
+    assert re.fullmatch(r"nato-expulsions-kg/[\w.]+ \(\+http://127\.0\.0\.1:8000/\) "
                         r"pyoxigraph/[\w.]+", headers["User-Agent"]), headers["User-Agent"]
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert b"query=" in body and b"rdf-schema%23label" in body
