@@ -44,10 +44,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     service = QueryService(settings, graphs)
     app.extensions["kg_query_service"] = service
     protocol.install(app)
-    access_log.install(app)
+    log = access_log.AccessLog(settings.access_log)
+    access_log.install(app, log)
     cache = None
     if settings.response_cache_mb > 0:  # repeated GETs of /sparql and /doc/ answered before Flask
-        cache = ResponseCache(app.wsgi_app, max_bytes=settings.response_cache_mb * 1024 * 1024)
+        cache = ResponseCache(app.wsgi_app, log, max_bytes=settings.response_cache_mb * 1024 * 1024)
         app.wsgi_app = cache  # type: ignore[method-assign]
 
     def triples() -> int:

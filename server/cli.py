@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--memory-mb", dest="query_memory_mb", type=int,
                        help="memory a query may use, in MB (default 2048)")
     serve.add_argument("--max-query-bytes", type=int, help="longest query accepted (default 65536)")
+    serve.add_argument("--access-log", help="'-' for stderr (default), a file to append to, or 'off'")
     serve.add_argument("--cache-mb", dest="response_cache_mb", type=int,
                        help="memory for repeated GET answers, in MB (default 64; 0: off)")
     serve.add_argument("--max-result-mb", type=int, help="largest answer sent, in MB (default 64)")

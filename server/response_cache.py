@@ -10,8 +10,6 @@ used out first. Stored-query pages are left to Flask: their files may change whi
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-log = logging.getLogger("kg.access")
+from .access_log import AccessLog, query_digest
 
 CACHED_PATHS = ("/sparql", "/doc/")
 KEPT_ON_304 = ("etag", "cache-control", "vary", "access-control-allow-origin", "access-control-expose-headers")
@@ -39,8 +37,10 @@ class Entry:
 
 
 class ResponseCache:
-    def __init__(self, app: WSGIApp, max_bytes: int = 64 * 1024 * 1024, max_entry_bytes: int = 1024 * 1024) -> None:
+    def __init__(self, app: WSGIApp, access_log: AccessLog, max_bytes: int = 64 * 1024 * 1024,
+                 max_entry_bytes: int = 1024 * 1024) -> None:
         self.app = app
+        self.access_log = access_log
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
@@ -70,10 +70,8 @@ class ResponseCache:
         else:
             status, headers, body = entry.status, entry.headers, entry.body
         start_response(status, headers)
-        if log.isEnabledFor(logging.INFO):
-            log.info("method=%s path=%s status=%s ms=%.2f bytes=%d query=%s client=%s cache=hit", method, path,
-                     status[:3], (time.perf_counter() - started) * 1000, len(body), entry.query_digest,
-                     environ.get("REMOTE_ADDR", "-"))
+        self.access_log.write(method, path, status[:3], (time.perf_counter() - started) * 1000, len(body),
+                              entry.query_digest, environ.get("REMOTE_ADDR", "-"), cache="hit")
         return [] if method == "HEAD" else [body]
 
     def _fill(self, key: tuple[str, ...], environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -97,8 +95,7 @@ class ResponseCache:
             if close:
                 close()
         if len(body) <= self.max_entry_bytes:
-            query = dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("query")
-            digest = hashlib.sha256(query.encode("utf-8")).hexdigest()[:12] if query else "-"
+            digest = query_digest(dict(parse_qsl(environ.get("QUERY_STRING", ""))).get("query"))
             etag = headers["etag"].removeprefix("W/").strip('"')
             self._store(key, Entry(seen["status"], list(seen["headers"]), body, etag, digest))
         return [body]

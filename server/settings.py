@@ -42,6 +42,8 @@ class Settings:
     workers: int = 2
     threads: int = 4
     query_processes: int = 2
+    # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
+    access_log: str = "-"
     # Memory for repeated GET answers (server/response_cache.py); 0 turns the cache off.
     response_cache_mb: int = 64
     dev: bool = False
