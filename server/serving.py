@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -32,13 +34,21 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def _build_store_in_a_child(settings: Settings) -> bool:
+    """Build the on-disk store once, before the workers start, so that each can open it read-only.
+
+    In a spawned child, never in this process: RocksDB keeps a pool of background threads after a database
+    closes, and a gunicorn worker forked from a process that has them hangs for ever when it exits."""
+    from .disk_store import ensure_store
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
+        return child.submit(ensure_store, settings).result()
+
+
 def serve(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if settings.store_dir is not None:
-        from .disk_store import ensure_store
-
-        if ensure_store(settings):  # once, here, so that every worker can open it read-only
-            logging.getLogger("kg.store").info("built the on-disk store in %s", settings.store_dir)
+    if settings.store_dir is not None and _build_store_in_a_child(settings):
+        logging.getLogger("kg.store").info("built the on-disk store in %s", settings.store_dir)
     if settings.dev:
         create_app(settings).run(host=settings.host, port=settings.port, debug=True)
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +68,7 @@ def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
         # needs it routes it to a stand-in, tests/test_federation.py).
         env={**os.environ, "KG_SERVICE_ROUTES": f"{WIKIDATA_SPARQL}=http://127.0.0.1:9/no-wikidata-in-tests",
              **(env or {})},
+        start_new_session=True,  # its own process group: stop_server ends the workers and query processes too
     )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log)
     wait_until_up(server.url + ready_path, process)
@@ -73,11 +76,13 @@ def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
 
 
 def stop_server(server: RunningServer) -> None:
-    server.process.terminate()
-    try:
+    group = os.getpgid(server.process.pid)
+    os.killpg(group, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    with contextlib.suppress(ProcessLookupError):  # whatever is left of the group: workers, query processes
+        os.killpg(group, signal.SIGKILL)
+    server.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
