@@ -76,8 +76,9 @@ def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
 
 
 def stop_server(server: RunningServer) -> None:
-    group = os.getpgid(server.process.pid)
-    os.killpg(group, signal.SIGTERM)
+    group = server.process.pid  # it leads its own session, so its pid names its process group
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         server.process.wait(timeout=10)
     with contextlib.suppress(ProcessLookupError):  # whatever is left of the group: workers, query processes

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import time
 
 from conftest import BASE_IRI, start_server, stop_server
 
@@ -44,3 +47,30 @@ def test_store_is_built_reused_and_rebuilt_on_change(tmp_path, reference_store):
     finally:
         stop_server(server)
     assert "built the on-disk store" in server.log.read_text()
+
+
+def test_a_server_that_built_its_store_stops_promptly_and_whole(tmp_path):
+    """SIGTERM to the master ends every process of the server within seconds (a worker forked from a process
+    that had run RocksDB used to hang at exit, holding the server's processes for ever)."""
+    server = start_server(tmp_path, "--store", str(tmp_path / "store"), "--workers", "2")
+    group = server.process.pid  # start_server gives each server its own process group
+    try:
+        assert server.get("/sparql", params={"query": "ASK {}"}).json() == {"head": {}, "boolean": True}
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)  # the master only, as a process manager would
+        server.process.wait(timeout=20)
+        deadline = time.monotonic() + 10
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _group_alive(group), "a worker or query process outlived the server"
+        assert time.monotonic() - started < 15
+    finally:
+        stop_server(server)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
