@@ -107,6 +107,14 @@ def catalogue(settings: Settings) -> dict[str, StoredQuery]:
     return current_catalogue(settings.data_dir / "queries")
 
 
+def example_text(query: StoredQuery, settings: Settings) -> str:
+    """An example as the editor shows it: its parameters bound to their defaults (the VALUES clause shows
+    where a value goes), or as written when a parameter has no default."""
+    if any(p.required for p in query.parameters):
+        return query.text
+    return query.bind({}, settings.base_iri)
+
+
 # --- rendering terms --------------------------------------------------------------------------------
 
 @dataclass
@@ -310,7 +318,7 @@ def page() -> Any:
         if selected is None:
             outcome, status = PageError(404, f"There is no stored query named '{example_name}'."), 404
         else:
-            query = selected.text
+            query = example_text(selected, settings)
 
     html = render_template(
         "query.html",
@@ -342,7 +350,7 @@ def page_data(settings: Settings, examples: dict[str, StoredQuery]) -> dict[str,
             "results": [asdict(f) for f in RESULT_FORMATS],
             "graph": [asdict(f) for f in GRAPH_FORMATS],
         },
-        "examples": {name: q.text for name, q in examples.items()},
+        "examples": {name: example_text(q, settings) for name, q in examples.items()},
         "maxRows": MAX_ROWS_SHOWN,
     }
 
