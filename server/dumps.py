@@ -21,7 +21,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from rdflib import Graph
 
 from . import formats
-from .query_page import COMMON_PREFIXES
+from .namespaces import prefixes as namespaces
 from .resources import settings
 from .store import source_files
 
@@ -34,8 +34,7 @@ _lock = threading.Lock()
 
 
 def prefixes() -> dict[str, str]:
-    base = settings().base_iri
-    return {"kg": base + "id/", "kgo": base + "ontology#", **COMMON_PREFIXES, **EXTRA_PREFIXES}
+    return {**namespaces(settings().base_iri), **EXTRA_PREFIXES}
 
 
 def context() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import formats
+from .namespaces import prefixes
 from .settings import Settings
 from .stored_queries import CatalogueError, ParameterError, load_catalogue
 
@@ -137,7 +138,7 @@ def render_table(results: dict[str, Any], base_iri: str) -> str:
     if "boolean" in results:
         return "yes" if results["boolean"] else "no"
     names = results["head"]["vars"]
-    short = {base_iri + "id/": "kg:", base_iri + "ontology#": "kgo:", "http://www.wikidata.org/entity/": "wd:"}
+    short = {namespace: f"{name}:" for name, namespace in prefixes(base_iri).items()}
 
     def show(cell: dict[str, str] | None) -> str:
         if cell is None:

@@ -20,13 +20,14 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from . import formats
+from .namespaces import query_prefixes
 from .settings import Settings
 from .stored_queries import StoredQuery, current_catalogue
 
@@ -49,27 +50,9 @@ CONTENT_SECURITY_POLICY = "; ".join([
 MAX_ROWS_SHOWN = 1000  # the page shows at most this many rows; the download links give them all
 MAX_GRAPH_CHARS_SHOWN = 500_000
 
-# Well-known namespaces, for showing IRIs as prefixed names; the query's own PREFIX lines win over these.
-COMMON_PREFIXES = {
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "schema": "http://schema.org/",
-    "dcterms": "http://purl.org/dc/terms/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "oa": "http://www.w3.org/ns/oa#",
-    "sem": "http://semanticweb.cs.vu.nl/2009/11/sem/",
-    "sh": "http://www.w3.org/ns/shacl#",
-    "wd": "http://www.wikidata.org/entity/",
-    "wdt": "http://www.wikidata.org/prop/direct/",
-}
 # The prefixes the default query declares, in this order (kg and kgo are added in front, from the base IRI).
 DEFAULT_QUERY_PREFIXES = ("rdfs", "owl", "schema", "wd")
 
-_PREFIX_DECL = re.compile(r"(?im)^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\"{}|^`\\\s]*)>")
-_BASE_DECL = re.compile(r"(?im)^\s*BASE\s*<([^<>\"{}|^`\\\s]*)>")
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?|")
 
 
@@ -165,21 +148,8 @@ class Namer:
 
 
 def page_prefixes(settings: Settings, query: str = "") -> dict[str, str]:
-    """Prefixes for showing IRIs: ours, the common ones, then the query's own (relative ones resolved
-    against its BASE, or the service's base IRI, as the engine resolves them: `PREFIX kg: <id/>`)."""
-    prefixes = {"kg": settings.base_iri + "id/", "kgo": settings.base_iri + "ontology#", **COMMON_PREFIXES}
-    base = settings.base_iri
-    declared = _BASE_DECL.search(query)
-    if declared:
-        base = _resolve(base, declared[1])
-    for prefix, namespace in _PREFIX_DECL.findall(query):
-        prefixes[prefix] = _resolve(base, namespace)
-    return prefixes
-
-
-def _resolve(base: str, reference: str) -> str:
-    joined = urljoin(base, reference)
-    return joined + "#" if reference.endswith("#") and not joined.endswith("#") else joined  # urljoin drops it
+    """Prefixes for showing IRIs: ours, the common ones, then the query's own."""
+    return query_prefixes(query, settings.base_iri)
 
 
 def default_query(settings: Settings) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from .namespaces import prefixes as namespaces
 from .settings import Settings
 
 RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
@@ -130,12 +131,7 @@ def serve_queries(conn: Connection, settings: Settings) -> None:
     """The child's main loop: load, cap memory, say ready, then answer until the pipe closes."""
     store = open_store(settings)
     limit_memory(settings.query_memory_mb)
-    base = settings.base_iri
-    prefixes = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-                "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-                "xsd": "http://www.w3.org/2001/XMLSchema#", "owl": "http://www.w3.org/2002/07/owl#",
-                "schema": "http://schema.org/", "dcterms": "http://purl.org/dc/terms/",
-                "kg": base + "id/", "kgo": base + "ontology#"}
+    prefixes = namespaces(settings.base_iri)  # for Turtle answers
     max_bytes = settings.max_result_mb * MB
     conn.send(("ready", os.getpid()))
     while True:

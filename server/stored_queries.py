@@ -13,8 +13,8 @@ string, integer, decimal, date, boolean), made an RDF term by pyoxigraph (which 
 space in it and escapes every literal), and bound by a `VALUES` clause placed first in the WHERE pattern: the
 engine joins it like any data, so a value can never change the query's shape, and the pattern's FILTERs see
 it. (pyoxigraph's own `substitutions` would be neater, but it refuses variables that a SELECT does not
-project and every CONSTRUCT.) An IRI may be written in full, or with a prefix the query declares, or kg:,
-kgo: or wd:.
+project and every CONSTRUCT.) An IRI may be written in full, or with a prefix the query declares, or
+one of server/namespaces.py (kg:, kgo:, wd:, ...).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .namespaces import query_prefixes
 from .query_policy import tokens
 
 log = logging.getLogger("kg.catalogue")
@@ -40,7 +41,6 @@ _PARAM = re.compile(
 )
 
 
-_PREFIX_DECL = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
 _PREFIXED_NAME = re.compile(r"^([A-Za-z][\w.-]*)?:([^/].*)?$")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -85,8 +85,7 @@ class StoredQuery:
                                  f"{known})")
         if not self.parameters:
             return self.text
-        prefixes = {"kg": base_iri + "id/", "kgo": base_iri + "ontology#", "wd": "http://www.wikidata.org/entity/"}
-        prefixes.update({(m[1] or ""): _resolve(m[2], base_iri) for m in _PREFIX_DECL.finditer(self.text)})
+        prefixes = query_prefixes(self.text, base_iri)
         terms = []
         for param in self.parameters:
             raw = values.get(param.name, param.default)
@@ -114,10 +113,6 @@ def _where_group_start(text: str) -> int | None:
     return None
 
 
-def _resolve(iri: str, base_iri: str) -> str:
-    return iri if re.match(r"^[A-Za-z][\w+.-]*:", iri) else base_iri + iri
-
-
 def _term(param: Parameter, raw: str, prefixes: Mapping[str, str]) -> ox.NamedNode | ox.Literal:
     def wrong(expected: str) -> ParameterError:
         return ParameterError(f"parameter '{param.name}' must be {expected}, not {raw[:100]!r}")
@@ -125,10 +120,10 @@ def _term(param: Parameter, raw: str, prefixes: Mapping[str, str]) -> ox.NamedNo
     try:
         if param.type == "iri":
             match = _PREFIXED_NAME.match(raw)
-            if match and match[1] in prefixes:
-                raw_iri = prefixes[match[1]] + (match[2] or "")
+            if match and (match[1] or "") in prefixes:
+                raw_iri = prefixes[match[1] or ""] + (match[2] or "")
             elif match and match[1] not in ("http", "https", "urn"):
-                raise wrong(f"an IRI (unknown prefix '{match[1]}:'; known: {', '.join(sorted(prefixes))})")
+                raise wrong(f"an IRI (unknown prefix '{match[1] or ''}:'; known: {', '.join(sorted(prefixes))})")
             else:
                 raw_iri = raw
             return ox.NamedNode(raw_iri)
