@@ -19,7 +19,8 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urljoin
+
+from .namespaces import resolve
 
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = frozenset(
@@ -27,6 +28,10 @@ UPDATE_KEYWORDS = frozenset(
 )
 VOLATILE_FUNCTIONS = frozenset({"NOW", "RAND", "UUID", "STRUUID"})  # answers differ per run: no ETag (nor SERVICE)
 MAX_DEPTH = 100  # brackets of all kinds; Oxigraph's parser overflows its stack a few thousand deep
+# The same count on the raw text, brackets in strings and comments included: the tokenizer and Oxigraph can
+# disagree about where an IRI or comment ends (`FILTER(?o<(((...1#>`), so this bound holds whatever they read.
+MAX_RAW_DEPTH = 1000
+_BRACKET = re.compile(r"[(\[{]|[)\]}]")
 
 _IRI_CHARS = r"[^<>\"{}|^`\\\x00-\x20]*"
 _IRI = rf"<{_IRI_CHARS}(?:\\(?:u[0-9A-Fa-f]{{4}}|U[0-9A-Fa-f]{{8}}){_IRI_CHARS})*>"
@@ -78,6 +83,7 @@ class QueryInfo:
     from_named: tuple[str, ...]
     depth: int
     volatile: bool
+    raw_depth: int  # bracket depth counted on the raw text (see MAX_RAW_DEPTH)
     # (start, end) in the query text of each SERVICE target that `services` lists, in the same order: where
     # the query service puts its relay IRI (server/federation.py), so the rewrite and the check agree.
     service_spans: tuple[tuple[int, int], ...] = ()
@@ -127,7 +133,7 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
             value = "PREFIX " + text[:-1]  # remembered for the IRI that follows
         elif kind == "iri":
             iri = _unescape_iri(text[1:-1])
-            value = iri if _ABSOLUTE.match(iri) else urljoin(base, iri)
+            value = iri if _ABSOLUTE.match(iri) else resolve(base, iri)
             if recent[-1] == "BASE":
                 base = value
             elif recent[-1] and recent[-1].startswith("PREFIX "):
@@ -162,8 +168,12 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
             spans.append((start, start + len(target)))
         # else: a plain word follows ("the service is down"), which Oxigraph cannot read as a SERVICE clause
     # An answer that depends on another endpoint can change while our data does not: no ETag for it either.
+    raw = raw_max = 0
+    for bracket in _BRACKET.finditer(query):
+        raw += 1 if bracket[0] in "([{" else -1
+        raw_max = max(raw_max, raw)
     return QueryInfo(form, update, tuple(services), tuple(from_graphs), tuple(from_named), max_depth,
-                     volatile or bool(services), tuple(spans))
+                     volatile or bool(services), raw_max, tuple(spans))
 
 
 class QueryPolicy:
@@ -183,6 +193,9 @@ class QueryPolicy:
                                    "is not accepted")
         if info.depth > MAX_DEPTH:
             raise PolicyError(400, f"the query nests brackets {info.depth} deep; the limit is {MAX_DEPTH}")
+        if info.raw_depth > MAX_RAW_DEPTH:
+            raise PolicyError(400, f"the query text nests brackets {info.raw_depth} deep (counting those in "
+                                   f"strings and comments too); the limit is {MAX_RAW_DEPTH}")
         for target in info.services:
             if target not in self.allowed_services:
                 allowed = ", ".join(f"<{s}>" for s in sorted(self.allowed_services)) or "none"
