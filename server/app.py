@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 
 from flask import Flask, jsonify
-from rdflib import Dataset
 
 from . import access_log, protocol, resources, stored_query_api
-from .disk_store import ensure_store, fingerprint, open_read_only
+from .disk_store import ensure_store, fingerprint
 from .query_page import bp as query_page
 from .query_service import QueryError, QueryService
 from .response_cache import ResponseCache
 from .settings import Settings
-from .store import graph_names, load_dataset, native_store, triple_count
-
-
-def _open_dataset(settings: Settings) -> Dataset:
-    if settings.store_dir is None:
-        return load_dataset(settings)
-    from oxrdflib import OxigraphStore
-
-    ensure_store(settings)
-    return Dataset(store=OxigraphStore(store=open_read_only(settings)), default_union=True)
+from .store import graph_names
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -31,15 +21,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["KG_SETTINGS"] = settings
     # A form-encoded query may triple in size (%XX); the query's own limit is checked after decoding.
     app.config["MAX_CONTENT_LENGTH"] = 3 * settings.max_query_bytes + 4096
+    # The data lives in the query processes (or the backend): this process only needs the graphs' names.
+    graphs = [settings.graph_iri(name) for name in graph_names(settings.data_dir)]
     if settings.backend_url:  # another SPARQL server holds the data (kg load put it there)
-        dataset = None
-        graphs = [settings.graph_iri(name) for name in graph_names(settings.data_dir)]
         store_kind = f"remote {settings.backend_url}"
+    elif settings.store_dir:
+        ensure_store(settings)  # built already when `kg serve` started; here for apps made directly
+        store_kind = "oxigraph-disk"
     else:
-        dataset = _open_dataset(settings)
-        graphs = sorted(g.value for g in native_store(dataset).named_graphs())
-        store_kind = "oxigraph-disk" if settings.store_dir else "oxigraph-memory"
-    app.extensions["kg_dataset"] = dataset
+        store_kind = "oxigraph-memory"
     app.extensions["kg_dataset_version"] = fingerprint(settings)
     service = QueryService(settings, graphs)
     app.extensions["kg_query_service"] = service
@@ -51,11 +41,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         cache = ResponseCache(app.wsgi_app, log, max_bytes=settings.response_cache_mb * 1024 * 1024)
         app.wsgi_app = cache  # type: ignore[method-assign]
 
+    counted: list[int] = []  # the data cannot change while the server runs: count once
+
     def triples() -> int:
-        if dataset is not None:
-            return triple_count(native_store(dataset))
-        answer = service.run("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "json")
-        return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+        if not counted:
+            answer = service.run("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "json")
+            counted.append(int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"]))
+        return counted[0]
 
     @app.get("/health")
     def health():  # type: ignore[no-untyped-def]

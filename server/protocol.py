@@ -52,7 +52,7 @@ def _read_params() -> dict[str, list[str]]:
     if request.method == "POST" and (request.mimetype or request.content_length):
         mimetype = request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if mimetype == SPARQL_UPDATE or "update" in dict(pairs):
+        if mimetype == SPARQL_UPDATE:  # an `update=` parameter is refused by the view, wherever it is sent
             raise QueryError(403, READ_ONLY)
         if charset not in ("utf-8", "utf8", "us-ascii"):
             raise QueryError(415, f"charset={charset} is not accepted; send the query as UTF-8")

@@ -1,8 +1,8 @@
 """`kg query`: run a stored query (or any .rq file) against the local graph or a SPARQL endpoint.
 
-Locally the query goes through the same QueryService as the web (policy, time limit, one query process);
-with --endpoint it is POSTed to a SPARQL 1.1 endpoint, with a BASE line so that the catalogue's relative
-IRIs (kg: <id/>) resolve to this dataset's IRIs there too.
+The query goes through the same QueryService as the web (policy, time limit): locally in one query process,
+or with --endpoint to another SPARQL 1.1 server, as `kg serve --backend` sends it (server/remote_backend.py:
+a BASE line, so the catalogue's relative IRIs (kg: <id/>) resolve to this dataset's IRIs there too).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ from .settings import Settings
 from .stored_queries import CatalogueError, ParameterError, load_catalogue
 
 TABLE = "table"
-USER_AGENT = "nato-expulsions-kg/0.1 (kg query)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     try:
-        body, form = (_ask_endpoint(args.endpoint, text, args.format, settings) if args.endpoint
-                      else _ask_locally(text, args.format, settings))
+        body, form = _ask(text, args.format, replace(settings, backend_url=args.endpoint or settings.backend_url))
     except QueryFailed as failure:
         print(f"kg query: {failure}", file=sys.stderr)
         return 1
@@ -84,11 +80,12 @@ def _wire_format(fmt: str, form: str) -> str:
     return "json" if form in ("SELECT", "ASK") else "ttl"  # a graph prints as Turtle
 
 
-def _ask_locally(text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
+def _ask(text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
+    """Through the same QueryService as the web: policy and limits, then our store or (--endpoint) theirs."""
     from .query_service import QueryError, QueryService
-    from .store import load_dataset, native_store
+    from .store import graph_names
 
-    graphs = [g.value for g in native_store(load_dataset(settings)).named_graphs()]
+    graphs = [settings.graph_iri(name) for name in graph_names(settings.data_dir)]
     service = QueryService(replace(settings, query_processes=1), graphs)
     try:
         form = service.inspect(text).form or "SELECT"
@@ -98,24 +95,6 @@ def _ask_locally(text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
         raise QueryFailed(f"{error.status}: {error.message}") from None
     finally:
         service.close()
-
-
-def _ask_endpoint(endpoint: str, text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
-    from .query_policy import inspect
-
-    form = inspect(text, settings.base_iri).form or "SELECT"
-    wire = _wire_format(fmt, form)
-    request = urllib.request.Request(
-        endpoint, data=f"BASE <{settings.base_iri}>\n{text}".encode(), method="POST",
-        headers={"Content-Type": "application/sparql-query", "Accept": formats.FORMATS[wire].media_type,
-                 "User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=settings.query_timeout_s + 5) as response:
-            return response.read(), form
-    except urllib.error.HTTPError as error:
-        raise QueryFailed(f"{endpoint} answered {error.code}: {error.read().decode('utf-8', 'replace')}") from None
-    except (urllib.error.URLError, TimeoutError) as error:
-        raise QueryFailed(f"cannot reach {endpoint}: {error}") from None
 
 
 def _split(pair: str) -> tuple[str, str]:

@@ -17,13 +17,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
-
-import pyoxigraph as ox
-from rdflib.term import BNode, Literal, URIRef
 
 from . import formats
 from .federation import ServiceRelay
@@ -48,19 +45,6 @@ class QueryError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def term_spec(value: Any) -> tuple[str, str, str | None, str | None]:
-    """An rdflib or pyoxigraph term as a plain tuple that crosses the pipe cheaply."""
-    if isinstance(value, URIRef | ox.NamedNode):
-        return ("iri", str(value) if isinstance(value, URIRef) else value.value, None, None)
-    if isinstance(value, BNode | ox.BlankNode):
-        return ("bnode", str(value) if isinstance(value, BNode) else value.value, None, None)
-    if isinstance(value, Literal):
-        return ("literal", str(value), str(value.datatype) if value.datatype else None, value.language)
-    if isinstance(value, ox.Literal):
-        return ("literal", value.value, value.datatype.value, value.language)
-    raise TypeError(f"cannot bind {value!r}: give an rdflib or pyoxigraph IRI, blank node or literal")
 
 
 class _Process:
@@ -111,12 +95,14 @@ class ProcessPool:
                 "starting": self.starting, "restarts": self.restarts}
 
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
-        deadline = time.monotonic() + timeout_s
         try:
             process = self._idle.get(timeout=timeout_s)
         except queue.Empty:
             raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
                                   "try again shortly") from None
+        # The limit counts from here: time spent waiting for a free process must not get a healthy process
+        # killed for a query it has barely started.
+        deadline = time.monotonic() + timeout_s
         try:
             process.conn.send(request)
             if not process.conn.poll(max(0.0, deadline - time.monotonic())):
@@ -191,11 +177,9 @@ class QueryService:
             raise QueryError(error.status, error.message) from None
 
     def run(self, query: str, fmt: str, *, default_graph_uris: Sequence[str] = (),
-            named_graph_uris: Sequence[str] = (),
-            substitutions: Mapping[str, Any] | None = None) -> QueryResult:
+            named_graph_uris: Sequence[str] = ()) -> QueryResult:
         """Answer `query` in format `fmt` (a short name: json, xml, csv, tsv, ttl, nt, jsonld, rdfxml).
 
-        `substitutions` binds variables (by name) to rdflib or pyoxigraph terms, safely, in the engine.
         Raises QueryError with the HTTP status and a message for the client."""
         info = self.inspect(query, default_graph_uris, named_graph_uris)
         form = info.form or "SELECT"  # no form found: the engine reports the syntax error
@@ -208,9 +192,6 @@ class QueryService:
             options["named_graphs"] = list(named_graph_uris)
         else:  # the union of the named graphs, unless the query names its own dataset
             options["union"] = not (info.from_graphs or info.from_named)
-        if substitutions:
-            options["substitutions"] = {getattr(name, "value", name): term_spec(value)
-                                        for name, value in substitutions.items()}
         if self.relay is None or not info.services:
             reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
         else:
@@ -232,4 +213,4 @@ class QueryService:
             self.relay.close()
 
 
-__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "term_spec"]
+__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService"]

@@ -78,18 +78,6 @@ def limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def term(spec: tuple[str, ...]) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """A pyoxigraph term from the plain tuple the parent sent (see query_service.term_spec)."""
-    kind, value, datatype, language = spec
-    if kind == "iri":
-        return ox.NamedNode(value)
-    if kind == "bnode":
-        return ox.BlankNode(value)
-    if language:
-        return ox.Literal(value, language=language)
-    return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
-
-
 def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max_bytes: int,
              prefixes: dict[str, str]) -> tuple[Any, ...]:
     """One query, answered as ("ok", body) or ("error", status, message)."""
@@ -99,8 +87,6 @@ def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max
     if options.get("named_graphs") is not None:
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in options["named_graphs"]]
     kwargs["use_default_graph_as_union"] = bool(options.get("union"))
-    if options.get("substitutions"):
-        kwargs["substitutions"] = {ox.Variable(k): term(v) for k, v in options["substitutions"].items()}
     out = _CappedBuffer(max_bytes)
     try:
         results = store.query(query, **kwargs)

@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import formats
+from .federation import user_agent
 from .settings import Settings
 from .store import graph_names, load_dataset, native_store
-
-USER_AGENT = "nato-expulsions-kg/0.1"
 
 
 class RemoteEndpoint:
@@ -36,8 +35,6 @@ class RemoteEndpoint:
 
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
         query, fmt, options = request
-        if options.get("substitutions"):
-            return ("error", 501, "variable substitutions are not supported with --backend")
         default = options.get("default_graph")
         named = options.get("named_graphs")
         if default is None and options.get("union"):
@@ -49,7 +46,7 @@ class RemoteEndpoint:
         http = urllib.request.Request(
             self.url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": wanted,
-                     "User-Agent": USER_AGENT})
+                     "User-Agent": user_agent(self.settings)})
         with self._lock:
             self.requests += 1
         try:
@@ -101,7 +98,7 @@ def push(settings: Settings, graph_store: str) -> Iterable[tuple[str, int]]:
         body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
         http = urllib.request.Request(
             f"{graph_store}?{urllib.parse.urlencode({'graph': iri})}", data=body, method="PUT",
-            headers={"Content-Type": "application/n-triples", "User-Agent": USER_AGENT})
+            headers={"Content-Type": "application/n-triples", "User-Agent": user_agent(settings)})
         with urllib.request.urlopen(http, timeout=60):
             pass
         yield iri, len(triples)

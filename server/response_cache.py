@@ -2,7 +2,7 @@
 
 The data cannot change while a server process lives (the files are loaded at start-up), so an answer marked
 `Cache-Control: public` with an ETag stays right for the process's life. Repeats of the same request (path,
-query string, Accept, Accept-Encoding) are answered from memory without Flask or a query process: the engine
+query string, Accept) are answered from memory without Flask or a query process: the engine
 is 4% of a cheap query's cost here, the rest is WSGI, Flask and the pipe to the query process
 (benchmarks/RESULTS.md). A matching If-None-Match gets its 304 here too. Bounded by bytes, least recently
 used out first. Stored-query pages are left to Flask: their files may change while the server runs.
@@ -54,7 +54,7 @@ class ResponseCache:
             return self.app(environ, start_response)
         # The raw request target, not PATH_INFO: /doc/a%2Fb and /doc/a/b are different resources.
         target = environ.get("RAW_URI") or f"{path}?{environ.get('QUERY_STRING', '')}"
-        key = (target, environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ACCEPT_ENCODING", ""))
+        key = (target, environ.get("HTTP_ACCEPT", ""))  # nothing cached here varies by Accept-Encoding
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:

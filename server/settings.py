@@ -63,10 +63,6 @@ class Settings:
             settings = replace(settings, base_iri=settings.base_iri + "/")
         return settings
 
-    @property
-    def ontology_iri(self) -> str:
-        return self.base_iri + "ontology"
-
     def graph_iri(self, name: str) -> str:
         """IRI of one of the named graphs the dataset is split into (article, ontology, wikidata)."""
         return f"{self.base_iri}graph/{name}"

@@ -54,7 +54,3 @@ def load_dataset(settings: Settings) -> Dataset:
 def native_store(dataset: Dataset) -> ox.Store:
     """The pyoxigraph store under the rdflib Dataset, for native query evaluation and serialisation."""
     return dataset.store._inner  # oxrdflib exposes no public accessor
-
-
-def triple_count(store: ox.Store) -> int:
-    return len(store)
