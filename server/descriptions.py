@@ -21,10 +21,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
+
+from .namespaces import WIKIDATA_ENTITY
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -32,7 +34,6 @@ OWL = "http://www.w3.org/2002/07/owl#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 OA = "http://www.w3.org/ns/oa#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
 RDFS_COMMENT = RDFS + "comment"
@@ -135,7 +136,6 @@ class Involvement:
     link: dict[str, Any]
     types: list[dict[str, Any]]
     roles: list[str]
-    quotes: list[str]
     sources: list[Source]
 
 
@@ -158,7 +158,6 @@ class Page:
     actions: list[Involvement]
     statements: list[Involvement]
     backlinks: list[Row]
-    quotes: list[str] = field(default_factory=list)
 
 
 # Backlinks that say the resource took part in an action or event, and those of statements.
@@ -214,7 +213,7 @@ def build_page(iri: str, triples: Iterable[ox.Triple], namer: Any, ontology_ns: 
         for passage in index.values(term, ontology_ns + "mentionedIn"):
             exact = start = end = None
             for selector in index.values(passage, OA + "hasSelector"):
-                exact = exact or _literal(index.values(selector, OA + "exact"))
+                exact = exact or first_literal(index.values(selector, OA + "exact"))
                 start = start if start is not None else _int(index.values(selector, OA + "start"))
                 end = end if end is not None else _int(index.values(selector, OA + "end"))
             segments = highlight(exact, quotes) if exact else []
@@ -236,13 +235,13 @@ def build_page(iri: str, triples: Iterable[ox.Triple], namer: Any, ontology_ns: 
             continue
         if subject not in group:
             quotes = quotes_of(subject)
-            group[subject] = Involvement(link(subject), types_of(subject), [], quotes, sources_of(subject, quotes))
+            group[subject] = Involvement(link(subject), types_of(subject), [], sources_of(subject, quotes))
         group[subject].roles.append(index.label(ox.NamedNode(predicate)) or local or predicate)
     backlinks = [Row(link(ox.NamedNode(p)), [link(s) for s in sorted(subjects, key=_term_key)])
                  for p, subjects in sorted(other.items(), key=_row_key)]
 
     own_quotes = quotes_of(node)
-    comment = _literal(index.values(node, RDFS_COMMENT))
+    comment = first_literal(index.values(node, RDFS_COMMENT))
     return Page(
         iri=iri,
         title=index.label(node) or namer.short(iri) or iri,
@@ -256,17 +255,17 @@ def build_page(iri: str, triples: Iterable[ox.Triple], namer: Any, ontology_ns: 
         actions=sorted(actions.values(), key=_involvement_key),
         statements=sorted(statements.values(), key=_involvement_key),
         backlinks=backlinks,
-        quotes=own_quotes,
     )
 
 
-def _literal(values: list[Term]) -> str | None:
+def first_literal(values: list[Term]) -> str | None:
+    """The first (in code-point order) of the literal values, or None when there is none."""
     literals = sorted(v.value for v in values if isinstance(v, ox.Literal))
     return literals[0] if literals else None
 
 
 def _int(values: list[Term]) -> int | None:
-    text = _literal(values)
+    text = first_literal(values)
     try:
         return int(text) if text is not None else None
     except ValueError:
@@ -286,4 +285,4 @@ def _involvement_key(item: Involvement) -> tuple[int, str]:
     return (first, item.link.get("label") or item.link.get("value", ""))
 
 
-__all__ = ["Index", "Page", "build_page", "description_query", "exists_query", "highlight"]
+__all__ = ["Index", "Page", "build_page", "description_query", "exists_query", "first_literal", "highlight"]

@@ -36,11 +36,10 @@ def url(path: str, fmt: str) -> str:
     return f"{request.script_root}{path}.{formats.FORMATS[fmt].extension}"
 
 
-def finish(response: Response, path: str, fmt: str, *, negotiated: bool, names: tuple[str, ...] = DOCUMENT_FORMATS,
-           ) -> Response:
+def finish(response: Response, path: str, fmt: str, *, negotiated: bool) -> Response:
     """Add the alternate-format Link headers (every format but the one sent), Vary and Content-Location."""
     links = [f'<{url(path, other)}>; rel="alternate"; type="{formats.FORMATS[other].media_type}"'
-             for other in names if other != fmt]
+             for other in DOCUMENT_FORMATS if other != fmt]
     links.append(f'<{LICENSE}>; rel="license"')
     response.headers["Link"] = ", ".join(links)
     response.vary.add("Accept")

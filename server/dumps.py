@@ -30,7 +30,8 @@ N_QUADS = "application/n-quads; charset=utf-8"  # a file format only: nothing ne
 DUMPS = {"ttl": formats.media_type("ttl"), "nt": formats.media_type("nt"), "nq": N_QUADS,
          "jsonld": formats.media_type("jsonld")}
 EXTRA_PREFIXES = {"gaf": "http://groundedannotationframework.org/gaf#", "void": "http://rdfs.org/ns/void#"}
-_lock = threading.Lock()
+_lock = threading.RLock()  # _cached builds under it, and building parses the files under it
+_CONTEXT = "urn:x-kg:context"  # stands for the served context's URL until a request splices it in
 
 
 def prefixes() -> dict[str, str]:
@@ -43,6 +44,17 @@ def context() -> dict[str, Any]:
 
 def context_url() -> str:
     return f"{request.url_root}context.jsonld"
+
+
+def _sources() -> tuple[list[tuple[ox.NamedNode, list[ox.Triple]]], datetime]:
+    """The source files parsed, and the newest one's time: once per process (the data changes only on restart)."""
+    found = current_app.extensions.get("kg_dump_sources")
+    if found is None:
+        with _lock:
+            found = current_app.extensions.get("kg_dump_sources")
+            if found is None:
+                found = current_app.extensions["kg_dump_sources"] = (_parsed(), _newest())
+    return found  # type: ignore[no-any-return]
 
 
 def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
@@ -65,9 +77,15 @@ def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
     return parsed
 
 
-def build(fmt: str) -> bytes:
-    """One dump, from the same files (and so the same dataset version) the server loaded."""
-    parsed = _parsed()
+def _newest() -> datetime:
+    newest = max(source.path.stat().st_mtime for source in source_files(settings().data_dir))
+    return datetime.fromtimestamp(int(newest), tz=UTC)
+
+
+def build(fmt: str, context_iri: str = _CONTEXT) -> bytes:
+    """One dump, from the same files (and so the same dataset version) the server loaded. The JSON-LD dump
+    names its context by `context_iri` (the served one is spliced in per request: see `_jsonld`)."""
+    parsed = _sources()[0]
     if fmt == "nq":
         quads = dict.fromkeys(ox.Quad(t.subject, t.predicate, t.object, graph) for graph, ts in parsed for t in ts)
         return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
@@ -80,24 +98,37 @@ def build(fmt: str) -> bytes:
     graph = Graph()
     graph.parse(data=ntriples, format="nt")
     document = json.loads(graph.serialize(format="json-ld", context=context()["@context"]))
-    document["@context"] = context_url()
+    document["@context"] = context_iri
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 def last_modified() -> datetime:
-    newest = max(source.path.stat().st_mtime for source in source_files(settings().data_dir))
-    return datetime.fromtimestamp(int(newest), tz=UTC)
+    return _sources()[1]
 
 
 def _cached(fmt: str) -> tuple[bytes, bytes]:
-    cache: dict[tuple[str, str], tuple[bytes, bytes]] = current_app.extensions.setdefault("kg_dumps", {})
-    key = (fmt, context_url() if fmt == "jsonld" else "")
-    if key not in cache:
+    """A dump and its gzip, built once per process. The JSON-LD dump names its context by this request's
+    URL: its host-independent body is built once (split where the context's URL goes) and the URL spliced
+    in per request; one spliced copy (the latest host's) is kept, so no client's Host header grows memory."""
+    cache: dict[str, Any] = current_app.extensions.setdefault("kg_dumps", {})
+    if fmt not in cache:
         with _lock:
-            if key not in cache:
+            if fmt not in cache:
                 body = build(fmt)
-                cache[key] = (body, gzip.compress(body, compresslevel=6, mtime=0))
-    return cache[key]
+                if fmt == "jsonld":
+                    before, _, after = body.partition(json.dumps(_CONTEXT).encode())
+                    cache[fmt] = (before, after)
+                else:
+                    cache[fmt] = (body, gzip.compress(body, compresslevel=6, mtime=0))
+    if fmt != "jsonld":
+        return cache[fmt]  # type: ignore[no-any-return]
+    url = context_url()
+    spliced = cache.get("jsonld@")
+    if spliced is None or spliced[0] != url:
+        before, after = cache[fmt]
+        body = before + json.dumps(url, ensure_ascii=False).encode("utf-8") + after
+        spliced = cache["jsonld@"] = (url, body, gzip.compress(body, compresslevel=6, mtime=0))
+    return spliced[1], spliced[2]
 
 
 @bp.get("/dumps/dataset.<ext>")

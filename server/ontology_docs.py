@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from . import documents, protocol
-from .descriptions import OWL, RDF, RDF_TYPE, RDFS, RDFS_COMMENT, SKOS, Index
+from .descriptions import OWL, RDF, RDF_TYPE, RDFS, RDFS_COMMENT, SKOS, Index, first_literal
 from .resources import _format_links, _html_response, _select, namer, service, settings
 
 bp = Blueprint("ontology_docs", __name__)
@@ -53,12 +53,22 @@ def ontology_as(ext: str) -> Response:
 def _answer(fmt: str, *, negotiated: bool) -> Response:
     if fmt != "html":
         return documents.finish(protocol.respond(ontology_query(), fmt), "/ontology", fmt, negotiated=negotiated)
-    cache: dict[str, str] = current_app.extensions.setdefault("kg_ontology_html", {})
-    key = request.host_url + request.script_root
+    html = render_template("ontology.html", doc=_doc(), formats=_format_links("/ontology"),
+                           query_url=f"{request.script_root}/?{urlencode({'query': ontology_query()})}")
+    return documents.finish(_html_response(html), "/ontology", "html", negotiated=negotiated)
+
+
+def _doc() -> OntologyDoc:
+    """The documentation's model, built once per process: the data changes only on restart. Its links carry
+    the app's path prefix (fixed by the deployment, not the client: a few at most are kept); the page around
+    it names the request's host, so it is rendered per request."""
+    cache: dict[str, OntologyDoc] = current_app.extensions.setdefault("kg_ontology_doc", {})
+    key = request.script_root
     if key not in cache:
-        cache[key] = render_template("ontology.html", doc=build_doc(), formats=_format_links("/ontology"),
-                                     query_url=f"{request.script_root}/?{urlencode({'query': ontology_query()})}")
-    return documents.finish(_html_response(cache[key]), "/ontology", "html", negotiated=negotiated)
+        if len(cache) >= 4:
+            cache.clear()
+        cache[key] = build_doc()
+    return cache[key]
 
 
 # --- the documentation's model ----------------------------------------------------------------------------
@@ -119,7 +129,7 @@ def build_doc() -> OntologyDoc:
         kind = ("class" if OWL + "Class" in types or RDFS + "Class" in types
                 else next((PROPERTY_KINDS[t] for t in sorted(types) if t in PROPERTY_KINDS), "individual"))
         doc = TermDoc(subject.value, subject.value[len(ns):], index.label(subject) or subject.value[len(ns):],
-                      _first(index.values(subject, RDFS_COMMENT)), kind)
+                      first_literal(index.values(subject, RDFS_COMMENT)), kind)
         if kind == "individual":
             doc.facts.append(("type", values(subject, RDF_TYPE)))
         traits = [CHARACTERISTICS[t] for t in sorted(types) if t in CHARACTERISTICS]
@@ -159,7 +169,7 @@ def build_doc() -> OntologyDoc:
         (RDFS + "seeAlso", "see also"))]
     return OntologyDoc(
         iri=ontology.value, label=index.label(ontology) or "Ontology",
-        comment=_first(index.values(ontology, RDFS_COMMENT)), header=[h for h in header if h[1]],
+        comment=first_literal(index.values(ontology, RDFS_COMMENT)), header=[h for h in header if h[1]],
         classes=classes,
         properties=sorted((t for t in terms.values() if t.kind.endswith("property")), key=lambda t: t.label.lower()),
         individuals=sorted((t for t in terms.values() if t.kind == "individual"), key=lambda t: t.label.lower()),
@@ -224,11 +234,6 @@ def _rdf_list(index: Index, node: Any) -> list[Any] | None:
         rest = index.values(node, RDF + "rest")
         node = rest[0] if rest else None
     return items if isinstance(node, ox.NamedNode) and node.value == RDF + "nil" else None
-
-
-def _first(values: list[Any]) -> str | None:
-    literals = sorted(v.value for v in values if isinstance(v, ox.Literal))
-    return literals[0] if literals else None
 
 
 __all__ = ["bp", "build_doc", "ontology_query"]

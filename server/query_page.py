@@ -300,7 +300,6 @@ def page() -> Any:
         error=outcome if isinstance(outcome, PageError) else None,
         downloads=[(f, endpoint_url(query or "", f.name)) for f in formats_for(outcome.form)]
         if isinstance(outcome, Outcome) else [],
-        all_formats=ALL_FORMATS,
         result_formats=RESULT_FORMATS,
         graph_formats=GRAPH_FORMATS,
         page_data=page_data(settings, examples),

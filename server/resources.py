@@ -27,9 +27,9 @@ import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
-from . import documents, formats, protocol
+from . import documents, protocol
 from .descriptions import build_page, description_query, exists_query
-from .query_page import CONTENT_SECURITY_POLICY, Namer, page_prefixes
+from .query_page import GRAPH_FORMATS, Namer, page_prefixes, security_headers
 from .query_service import QueryService
 from .settings import Settings
 
@@ -166,14 +166,12 @@ def describe(iri: str, doc_path: str, fmt: str, *, negotiated: bool) -> Response
     html = render_template(
         "resource.html", page=page, doc_path=doc_path, formats=_format_links(doc_path),
         query_url=f"{request.script_root}/?{urlencode({'query': query})}",
-        text_url=f"{request.script_root}/source/", id_path=f"{request.script_root}/id/",
     )
     return documents.finish(_html_response(html), doc_path, "html", negotiated=negotiated)
 
 
 def _format_links(doc_path: str) -> list[tuple[str, str, str]]:
-    labels = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML"}
-    return [(labels[f], documents.url(doc_path, f), formats.FORMATS[f].media_type) for f in formats.GRAPH_FORMATS]
+    return [(f.label, documents.url(doc_path, f.name), f.media_type) for f in GRAPH_FORMATS]
 
 
 # --- other IRIs we mint -------------------------------------------------------------------------------------
@@ -257,6 +255,7 @@ LIMIT 20000"""
 
 
 def search_words(text: str) -> list[str]:
+    """The words searched for: of three letters or more, from the first MAX_SEARCH_CHARS of `text`."""
     words = [w for w in re.split(r"[\s\-_/+:,.;]+", text.lower()[:MAX_SEARCH_CHARS]) if len(w) >= 3]
     return list(dict.fromkeys(words))[:MAX_SEARCH_WORDS]
 
@@ -286,7 +285,10 @@ LIMIT {SEARCH_LIMIT}"""
 
 
 def search(text: str) -> list[dict[str, Any]]:
-    words = search_words(text)
+    return _hits(search_words(text))
+
+
+def _hits(words: list[str]) -> list[dict[str, Any]]:
     if not words:
         return []
     hits = []
@@ -300,9 +302,9 @@ def search(text: str) -> list[dict[str, Any]]:
 
 @bp.get("/search")
 def search_page() -> Response:
-    text = request.args.get("q", "")[:MAX_SEARCH_CHARS]
-    hits = search(text) if text.strip() else []
-    return _html_response(render_template("search.html", q=text, hits=hits, words=search_words(text)))
+    text = request.args.get("q", "")
+    words = search_words(text)
+    return _html_response(render_template("search.html", q=text, hits=_hits(words), words=words))
 
 
 # --- unknown IRIs -------------------------------------------------------------------------------------------
@@ -328,15 +330,7 @@ def not_found(error: HTTPException) -> Response:
     html = render_template("not_found.html", iri=iri_for(path), q=guess.replace("-", " "), hits=hits)
     response = Response(html, status=404, mimetype="text/html")
     response.vary.add("Accept")
-    _security_headers(response)
-    return response
-
-
-def _security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+    return security_headers(response)
 
 
 def install(app: Flask) -> None:
@@ -344,7 +338,7 @@ def install(app: Flask) -> None:
     from . import dumps, ontology_docs, void
 
     for blueprint in (bp, ontology_docs.bp, void.bp, dumps.bp):
-        blueprint.after_request(_security_headers)
+        blueprint.after_request(security_headers)
         app.register_blueprint(blueprint)
     app.register_error_handler(404, not_found)
 

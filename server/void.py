@@ -13,24 +13,20 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from . import documents, formats
+from .dumps import DUMPS
+from .namespaces import COMMON_PREFIXES, WIKIDATA_ENTITY, prefixes
 from .query_worker import GRAPH_FORMATS
 from .resources import _select, service, settings
 
 bp = Blueprint("void", __name__)
 VOID = "http://rdfs.org/ns/void#"
-DCTERMS = "http://purl.org/dc/terms/"
+DCTERMS = COMMON_PREFIXES["dcterms"]
 FOAF = "http://xmlns.com/foaf/0.1/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
-PREFIXES = {"void": VOID, "dcterms": DCTERMS, "foaf": FOAF, "owl": "http://www.w3.org/2002/07/owl#",
-            "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "xsd": "http://www.w3.org/2001/XMLSchema#",
-            "formats": "http://www.w3.org/ns/formats/"}
-DUMP_FORMATS = ("ttl", "nt", "nq", "jsonld")
-VOCABULARIES = ("http://schema.org/", "http://semanticweb.cs.vu.nl/2009/11/sem/", "http://www.w3.org/ns/prov#",
-                "http://www.w3.org/ns/oa#", "http://www.w3.org/2004/02/skos/core#", "http://purl.org/dc/terms/",
-                "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2000/01/rdf-schema#")
+EXTRA_PREFIXES = {"void": VOID, "foaf": FOAF, "formats": "http://www.w3.org/ns/formats/"}
+VOCABULARIES = tuple(COMMON_PREFIXES[p] for p in ("schema", "sem", "prov", "oa", "skos", "dcterms", "owl", "rdfs"))
 EXAMPLES = ("germany", "expulsion-by-germany", "statement-london-blames-moscow")
 
 DISTINCT = "{ SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"
@@ -76,7 +72,7 @@ def describe() -> list[ox.Triple]:
     add(dataset, DCTERMS + "license", iri(documents.LICENSE))
     add(dataset, DCTERMS + "source", iri(base + "id/article"))
     add(dataset, VOID + "sparqlEndpoint", iri(base + "sparql"))
-    for fmt in DUMP_FORMATS:
+    for fmt in DUMPS:
         add(dataset, VOID + "dataDump", iri(f"{base}dumps/dataset.{fmt}"))
     add(dataset, VOID + "uriSpace", ox.Literal(base + "id/"))
     add(dataset, VOID + "vocabulary", iri(base + "ontology"))
@@ -128,7 +124,8 @@ def describe() -> list[ox.Triple]:
 @bp.get("/.well-known/void")
 def void() -> Response:
     fmt = documents.negotiate(html=False)
-    body = ox.serialize(describe(), format=GRAPH_FORMATS[fmt], prefixes=PREFIXES if fmt == "ttl" else None) or b""
+    table = {**prefixes(settings().base_iri), **EXTRA_PREFIXES} if fmt == "ttl" else None
+    body = ox.serialize(describe(), format=GRAPH_FORMATS[fmt], prefixes=table) or b""
     response = Response(body, content_type=formats.media_type(fmt))
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.headers["Cache-Control"] = "public, max-age=60"
