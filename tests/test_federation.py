@@ -3,7 +3,8 @@
 - A real `oxigraph serve` on 127.0.0.1, loaded with tests/fixtures/wikidata-standin.ttl (shaped like Wikidata's
   RDF), stands in for the Wikidata Query Service: our server allows `https://query.wikidata.org/sparql` and
   routes it there (`--service-route`), so the stored queries run unchanged, end to end through both servers.
-  Their full answers are in tests/fixtures/federated/ (rewrite with KG_UPDATE_GOLDEN=1, read the diff).
+  Their full answers are in tests/fixtures/federated/ (rewrite with KG_UPDATE_GOLDEN=1, which fails
+  each rewritten test on purpose; read the diff).
 - A recording server in this process answers, sleeps or listens as a canary: the User-Agent we send, the
   per-call time limit, an unreachable endpoint, SERVICE SILENT, and a SERVICE that is not allowed.
 - The relay itself, in-process: it rewrites what the policy approved, and is no open proxy.
@@ -145,6 +146,7 @@ def test_every_federated_stored_query_gives_its_full_answer_through_the_standin(
     if UPDATE:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(response.text, encoding="utf-8")
+        pytest.fail("golden file rewritten: read the diff")  # an update run never passes
     assert response.text == golden.read_text(encoding="utf-8")
     # Wikidata changes while our data does not: no ETag, so no 304 for a stale answer.
     assert "ETag" not in response.headers
@@ -212,13 +214,14 @@ def test_a_slow_endpoint_gets_the_per_call_time_limit_and_the_server_keeps_servi
     assert response.status_code == 504, response.text
     assert response.text == (f"SERVICE <{slow}> did not answer within {SERVICE_TIMEOUT_S:g} s, the time limit for "
                              "one SERVICE call; try again later, or ask it for less\n")
-    assert SERVICE_TIMEOUT_S <= elapsed < SERVICE_TIMEOUT_S + 2
-    # The slow endpoint is still sleeping; everything else is answered at once.
-    quick = time.monotonic()
+    # Not before the per-call limit. Had the call waited for the slow endpoint, it would have taken SLOW_S (6 s):
+    # the upper bound sits a second below that, with 3.5 s of room over the limit for a loaded CI machine.
+    assert SERVICE_TIMEOUT_S <= elapsed < SLOW_S - 1
+    # The slow endpoint is still sleeping; everything else is answered meanwhile: both answers come before the
+    # slow endpoint would have answered (what a server stuck on that call would wait for).
     assert federating.get("/health").status_code == 200
     assert federating.get("/queries/nato-mission-size", params={"format": "csv"}).status_code == 200
-    assert time.monotonic() - quick < 2
-    assert elapsed < SLOW_S
+    assert time.monotonic() - started < SLOW_S
 
 
 def test_an_unreachable_endpoint_is_a_502_naming_it_and_silent_gives_no_remote_rows(federating, unreachable):

@@ -268,9 +268,12 @@ def test_access_log_has_one_structured_line_per_request(server):
     assert "method=GET path=/sparql status=200 ms=" in lines[0]
 
 
-def test_health_reports_the_query_processes(server):
-    body = server.get("/health").json()
-    assert body["query_processes"]["size"] >= 1 and body["query_processes"]["idle"] >= 0
+def test_health_reports_the_query_processes(server, settings):
+    assert settings.query_processes == 2  # the default, which the session's server runs with
+    processes = server.get("/health").json()["query_processes"]
+    assert processes["size"] == 2
+    assert min(processes["idle"], processes["busy"], processes["starting"], processes["restarts"]) >= 0
+    assert processes["idle"] + processes["busy"] + processes["starting"] == processes["size"]
 
 
 def test_json_results_are_standard(server):

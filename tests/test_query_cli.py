@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-import requests
-from conftest import BASE_IRI, free_port
+from conftest import BASE_IRI, free_port, wait_until_up
 
 from server.settings import PROJECT_ROOT
 from server.store import load_dataset, native_store
@@ -99,12 +97,7 @@ def oxigraph_with_our_data(tmp_path_factory, settings):
     process = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(folder / "db"), "--union-default-graph",
                                 "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/query"
-    for _ in range(100):
-        try:
-            requests.get(url, params={"query": "ASK {}"}, timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    wait_until_up(url + "?query=ASK%7B%7D", process, timeout_s=30)  # type: ignore[arg-type]
     yield url
     process.terminate()
     process.wait(10)

@@ -108,8 +108,13 @@ def test_a_runaway_query_is_stopped_at_the_time_limit_and_cheap_queries_keep_flo
         latencies.append(time.monotonic() - started)
     thread.join()
     assert outcome["status"] == 503 and "2 s time limit" in str(outcome["text"])
-    assert 2 <= float(outcome["seconds"]) < 4  # type: ignore[arg-type]
-    assert len(latencies) >= 5 and max(latencies) < 1.0 and statistics.median(latencies) < 0.1
+    # Not before the 2 s limit; the upper bound only catches a query that is never stopped (it would run on
+    # for minutes), with room for a loaded 2-core CI machine.
+    assert 2 <= float(outcome["seconds"]) < 2 + 5  # type: ignore[arg-type]
+    # Cheap queries were answered while the runaway ran: had they queued behind it, at most one would have
+    # completed (after it), taking at least the 1.7 s it had left. So: several, each well under 1.7 s.
+    assert len(latencies) >= 5, latencies
+    assert max(latencies) < 1.5 and statistics.median(latencies) < 0.5, latencies
     still_serving(limited_server)
 
 
@@ -117,26 +122,36 @@ def test_memory_hungry_order_by_gets_503_not_a_hang(limited_server):
     started = time.monotonic()
     response = limited_server.get("/sparql", params={
         "query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?i"})
-    assert response.status_code == 503 and time.monotonic() - started < 4
+    # The bound catches a hang (no memory cap, no time limit), not slowness: the 2 s limit plus room for CI.
+    assert response.status_code == 503 and time.monotonic() - started < 2 + 5
     assert "memory limit" in response.text or "time limit" in response.text
     still_serving(limited_server)
 
 
-@pytest.mark.parametrize("query", [
-    "ASK { FILTER(" + "(" * 10_000 + "1" + ")" * 10_000 + ") }",
-    "SELECT * WHERE " + "{" * 10_000 + "}" * 10_000,
-    "ASK { FILTER(" + "!" * 50_000 + "true) }",  # passes the bracket check; crashes the engine's parser
-    "ASK { FILTER(" + "-" * 50_000 + "1 = 1) }",
-    'SELECT * WHERE { ?s ?p "' + "x" * 1_000_000 + '" }',
-    'SELECT * WHERE { BIND("' + "a" * 5000 + '!" AS ?x) FILTER(REGEX(?x, "(a+)+$")) }',
-    "ASK { ?s ?p ?o \x00 }",
+# Each hostile query with the exact status it gets and words of the answer (None: the status alone).
+@pytest.mark.parametrize(("query", "status", "words"), [
+    pytest.param("ASK { FILTER(" + "(" * 10_000 + "1" + ")" * 10_000 + ") }", 400,
+                 "the query nests brackets 10002 deep; the limit is 100", id="deep-parentheses"),
+    pytest.param("SELECT * WHERE " + "{" * 10_000 + "}" * 10_000, 400,
+                 "the query nests brackets 10000 deep; the limit is 100", id="deep-braces"),
+    # passes the bracket check; crashes the engine's parser, whose process is replaced
+    pytest.param("ASK { FILTER(" + "!" * 50_000 + "true) }", 503, "stopped its query process", id="deep-not"),
+    pytest.param("ASK { FILTER(" + "-" * 50_000 + "1 = 1) }", 400, "SPARQL syntax error: error at 1:",
+                 id="deep-minus"),
+    # over the request size limit, refused before the body is read (the form-encoded body may triple in size)
+    pytest.param('SELECT * WHERE { ?s ?p "' + "x" * 1_000_000 + '" }', 413, None, id="1MB-literal"),
+    # the engine's regular expressions run in linear time: no catastrophic backtracking, just no match
+    pytest.param('SELECT * WHERE { BIND("' + "a" * 5000 + '!" AS ?x) FILTER(REGEX(?x, "(a+)+$")) }', 200,
+                 '{"head":{"vars":["x"]},"results":{"bindings":[]}}', id="backtracking-regex"),
+    pytest.param("ASK { ?s ?p ?o \x00 }", 400, "the query contains a NUL character", id="NUL"),
 ])
-def test_hostile_queries_get_a_4xx_or_the_limit_error_and_the_server_keeps_serving(limited_server, query):
+def test_hostile_queries_get_their_exact_answer_and_the_server_keeps_serving(limited_server, query, status, words):
     for response in (limited_server.post("/sparql", data={"query": query}),
                      limited_server.post("/sparql", data=query.encode(),
                                          headers={"Content-Type": "application/sparql-query"})):
-        assert response.status_code in (200, 400, 403, 413, 503), response.status_code
-        assert "Traceback" not in response.text
+        assert response.status_code == status, (response.status_code, response.text[:300])
+        if words is not None:
+            assert words in response.text, response.text[:300]
     still_serving(limited_server)
 
 
@@ -181,4 +196,8 @@ def test_the_policy_check_costs_microseconds():
         inspect(f"{query} LIMIT {i}", "http://example.org/")
     uncached = (time.perf_counter() - started) / 200
     print(f"policy check: {cached * 1e6:.1f} µs cached, {uncached * 1e6:.1f} µs uncached")
-    assert cached < 20e-6 and uncached < 1e-3  # rdflib's parser: 1.4-17 ms
+    # Typically ~1 µs cached and ~100 µs uncached. The bounds leave room for a loaded CI machine yet still tell
+    # the cache works (a cached check at least 10x cheaper than parsing) and the check is cheap next to a query
+    # (rdflib's parser, which it replaced, took 1.4-17 ms per query).
+    assert cached < 1e-3 and uncached < 5e-3, (cached, uncached)
+    assert cached * 10 < uncached, (cached, uncached)

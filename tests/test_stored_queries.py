@@ -2,7 +2,8 @@
 
 Golden files live in tests/golden/: the answer as our endpoint serves it (TSV for SELECT, N-Triples for
 CONSTRUCT and DESCRIBE). After a deliberate change to the data or a query, rewrite them with
-`KG_UPDATE_GOLDEN=1 pytest tests/test_stored_queries.py` and read the diff before committing it.
+`KG_UPDATE_GOLDEN=1 pytest tests/test_stored_queries.py` (each rewrite fails its test on purpose, so an
+update run never passes) and read the diff before committing it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def test_every_stored_query_gives_its_golden_answer(server, name):
     if UPDATE:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(response.text, encoding="utf-8")
+        pytest.fail("golden file rewritten: read the diff")  # an update run never passes
     expected = golden.read_text(encoding="utf-8")
     if fmt == "tsv":
         assert response.text == expected
