@@ -86,6 +86,16 @@ def stop_server(server: RunningServer) -> None:
     server.process.wait(timeout=10)
 
 
+def golden_text(golden: Path, answer: str) -> str:
+    """The expected answer kept in `golden`. With KG_UPDATE_GOLDEN=1 the file is rewritten from `answer` and the
+    test fails, so that an update run never passes: read the diff, then run again."""
+    if os.environ.get("KG_UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(answer, encoding="utf-8")
+        pytest.fail(f"golden file {golden.name} rewritten: read the diff")
+    return golden.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("server"))
