@@ -10,7 +10,6 @@ from . import access_log, protocol, resources, stored_query_api
 from .disk_store import ensure_store, fingerprint
 from .query_page import bp as query_page
 from .query_service import QueryError, QueryService
-from .response_cache import ResponseCache
 from .settings import Settings
 from .store import graph_names
 
@@ -36,10 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     protocol.install(app)
     log = access_log.AccessLog(settings.access_log)
     access_log.install(app, log)
-    cache = None
-    if settings.response_cache_mb > 0:  # repeated GETs of /sparql and /doc/ answered before Flask
-        cache = ResponseCache(app.wsgi_app, log, max_bytes=settings.response_cache_mb * 1024 * 1024)
-        app.wsgi_app = cache  # type: ignore[method-assign]
+    app.extensions["kg_access_log"] = log  # shared with the ASGI front (server/asgi.py)
 
     counted: list[int] = []  # the data cannot change while the server runs: count once
 
@@ -55,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             count = triples()
         except QueryError as error:
             return jsonify(status="unavailable", store=store_kind, error=error.message), 503
+        cache = app.extensions.get("kg_response_cache")  # set by the ASGI front; none under --dev
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
                        query_processes=service.state(), response_cache=cache.state() if cache else None)
 

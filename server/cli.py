@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="on-disk Oxigraph store in DIR (built once, rebuilt when the files change)")
     serve.add_argument("--backend", dest="backend_url",
                        help="answer from this SPARQL 1.1 endpoint instead of the embedded store (see kg load)")
-    serve.add_argument("--workers", type=int, help="gunicorn worker processes (default 2)")
-    serve.add_argument("--threads", type=int, help="threads per gunicorn worker (default 4)")
+    serve.add_argument("--workers", type=int, help="gunicorn worker processes, each running uvicorn (default 2)")
+    serve.add_argument("--threads", type=int, help="threads per worker that run Flask (default 4)")
     serve.add_argument("--query-processes", type=int, help="query processes per worker (default 2)")
     serve.add_argument("--timeout", dest="query_timeout_s", type=float,
                        help="query time limit in s (default 10)")

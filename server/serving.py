@@ -1,16 +1,31 @@
-"""Run the app under gunicorn (default) or Flask's development server (--dev)."""
+"""Run the app under gunicorn (default) or Flask's development server (--dev).
+
+gunicorn manages the worker processes; each runs uvicorn (httptools, uvloop) with the ASGI front of
+server/asgi.py, which answers repeats from the response cache on the event loop and hands the rest to Flask
+in threads. gunicorn's own threaded worker topped out at 9,100 req/s here on a WSGI callable that returns
+fixed bytes, uvicorn's at 44,000 (benchmarks/RESULTS.md): the HTTP server was most of a cheap answer's cost.
+"""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
 
 from .app import create_app
+from .asgi import create_asgi_app
+from .request_head import BoundedHttpToolsProtocol
 from .settings import Settings
+
+
+class Worker(UvicornWorker):  # type: ignore[misc]
+    # The access log is ours (server/access_log.py); no Server header; the app has no lifespan events.
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": BoundedHttpToolsProtocol,
+                                               "access_log": False, "server_header": False, "lifespan": "off"}
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -22,16 +37,13 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         s = self.settings
         self.cfg.set("bind", f"{s.host}:{s.port}")
         self.cfg.set("workers", s.workers)
-        self.cfg.set("threads", s.threads)
-        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("worker_class", "server.serving.Worker")
         self.cfg.set("keepalive", 5)
         # A worker that answers nothing for this long is restarted; queries have their own, shorter limit.
         self.cfg.set("timeout", int(s.query_timeout_s) + 30)
-        # GET queries up to gunicorn's largest request line; longer ones go by POST (up to max_query_bytes).
-        self.cfg.set("limit_request_line", 8190)
 
     def load(self) -> Any:
-        return create_app(self.settings)
+        return create_asgi_app(self.settings)
 
 
 def _build_store_in_a_child(settings: Settings) -> bool:

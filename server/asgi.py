@@ -1,0 +1,87 @@
+"""The ASGI application gunicorn's uvicorn workers run: repeats from the response cache, the rest to Flask.
+
+A repeated GET of /sparql or /doc/ is answered here, on the event loop, without a thread hop, Flask or a
+query process (server/response_cache.py). Everything else goes to the Flask app through a2wsgi, which runs it
+in a pool of `threads` threads; what Flask answers is offered to the cache on the way back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from a2wsgi import WSGIMiddleware
+from flask import Flask
+
+from .access_log import AccessLog, query_digest
+from .app import create_app
+from .response_cache import CACHED_PATHS, ResponseCache
+from .settings import Settings
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class CachedFront:
+    def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int) -> None:
+        self.flask = WSGIMiddleware(flask_app, workers=threads)  # type: ignore[arg-type]
+        self.cache = cache
+        self.access_log = access_log
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if (self.cache is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
+                or not scope["path"].startswith(CACHED_PATHS)):
+            return await self.flask(scope, receive, send)
+        query_string: bytes = scope["query_string"]
+        # The raw request target, not the decoded path: /doc/a%2Fb and /doc/a/b are different resources.
+        target = scope["raw_path"] + b"?" + query_string if query_string else scope["raw_path"]
+        accept = if_none_match = b""
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        key = (target, accept)  # nothing cached here varies by Accept-Encoding
+        started = time.perf_counter()
+        answer = self.cache.lookup(key, if_none_match)
+        if answer is None:
+            return await self._fill(key, scope, receive, send)
+        status, headers, body, digest = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        client = scope.get("client")
+        self.access_log.write(scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000,
+                              len(body), digest, client[0] if client else "-", cache="hit")
+
+    async def _fill(self, key: tuple[bytes, bytes], scope: MutableMapping[str, Any], receive: Receive,
+                    send: Send) -> None:
+        """Let Flask answer; keep the answer of a GET whole, for the cache to judge."""
+        assert self.cache is not None
+        answer: dict[str, Any] = {"keep": scope["method"] == "GET", "chunks": [], "size": 0}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer.update(status=message["status"], headers=message["headers"])
+                answer["keep"] &= message["status"] == 200
+            elif message["type"] == "http.response.body" and answer["keep"]:
+                answer["chunks"].append(message.get("body", b""))
+                answer["size"] += len(answer["chunks"][-1])
+                answer["keep"] = answer["size"] <= self.cache.max_entry_bytes  # type: ignore[union-attr]
+            await send(message)
+
+        await self.flask(scope, receive, capture)
+        if answer["keep"] and "status" in answer:
+            query = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("query")
+            self.cache.offer(key, answer["status"], [(n.lower(), v) for n, v in answer["headers"]],
+                             b"".join(answer["chunks"]), query_digest(query))
+
+
+def create_asgi_app(settings: Settings | None = None) -> CachedFront:
+    settings = settings or Settings.from_env()
+    flask_app = create_app(settings)
+    cache = ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache_mb > 0 else None
+    flask_app.extensions["kg_response_cache"] = cache  # /health reports its state
+    return CachedFront(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads)
