@@ -8,7 +8,7 @@ Times, in one process and one thread, the median of many calls of each layer:
   service      QueryService.run: policy, the pipe to a query process, its engine work, the bytes back
   flask        the Flask app's test client: GET /sparql through routing, negotiation, ETag, access log
 and, over HTTP on loopback with one keep-alive connection (requests.Session), a running `kg serve`:
-  http         the whole request as a client sees it (gunicorn, sockets, Flask, the query process)
+  http         the whole request as a client sees it (uvicorn, sockets, Flask, the query process)
 Each layer includes the ones above it, so the differences say what each adds.
 """
 
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("flask", *timed(lambda: client.get(path, headers={"Accept": accept}), args.budget)))
         service.close()
 
-        ours = servers.start_ours(data_dir, endpoint.BASE_IRI, Path(tmp))
+        # The response cache off: each request below is evaluated, as in the layers above.
+        ours = servers.start_ours(data_dir, endpoint.BASE_IRI, Path(tmp), {"KG_RESPONSE_CACHE_MB": "0"})
         try:
             with requests.Session() as session:
                 url = ours.sparql_url + "?" + urlencode({"query": text})
@@ -101,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<10}{ms:>10.3f}{ms - previous if name != 'policy' else ms:>10.3f}{calls:>8}")
         if name != "policy":
             previous = ms
-    print("(http includes the Python client's own cost, some 0.3-0.5 ms a request, and gunicorn's hand-off of"
-          " a kept-alive connection from its poller to a thread)")
+    print("(http includes the Python client's own cost, some 0.3-0.5 ms a request, and the server's: uvicorn,"
+          " and a2wsgi's hand-off to a Flask thread)")
     return 0
 
 

@@ -1,6 +1,6 @@
 """The servers under test, each started as a process of ours on a loopback port, and stopped by its id.
 
-- ours: `kg serve` (gunicorn) on a data folder with ontology/ and graph/.
+- ours: `kg serve` (gunicorn with uvicorn workers) on a data folder with ontology/ and graph/.
 - oxigraph: `oxigraph serve-read-only` on an on-disk store filled by `oxigraph load` (how it is deployed),
   or `oxigraph serve` in memory with the data POSTed to /store; both with --union-default-graph, as ours.
 - rdflib-endpoint: `rdflib-endpoint serve` (rdflib's Memory store, FastAPI/uvicorn) from the bench venv.

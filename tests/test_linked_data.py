@@ -251,8 +251,11 @@ def test_named_graphs_and_source_files(server: RunningServer) -> None:
     assert server.get("/source/../pyproject.toml").status_code == 404
 
 
-def test_odd_iris_route_to_their_own_resources(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """IRIs with `+`, `%2F`, `:` and non-ASCII characters (Pubby's and LodView's bugs) map to themselves."""
+@pytest.mark.parametrize("server_args", [(), ("--dev",)], ids=["gunicorn", "flask-dev-server"])
+def test_odd_iris_route_to_their_own_resources(tmp_path_factory: pytest.TempPathFactory,
+                                               server_args: tuple[str, ...]) -> None:
+    """IRIs with `+`, `%2F`, `:` and non-ASCII characters (Pubby's and LodView's bugs) map to themselves, under
+    both servers (they hand the raw path over differently: uvicorn's raw_path, werkzeug's RAW_URI)."""
     root = tmp_path_factory.mktemp("odd-iris")
     (root / "ontology").symlink_to(PROJECT_ROOT / "ontology", target_is_directory=True)
     (root / "queries").mkdir()
@@ -261,7 +264,7 @@ def test_odd_iris_route_to_their_own_resources(tmp_path_factory: pytest.TempPath
         "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
         '<id/a+b> rdfs:label "plus" .\n<id/a%2Fb> rdfs:label "slash" .\n<id/a/b> rdfs:label "path" .\n'
         '<id/x:y> rdfs:label "colon" .\n<id/caf\u00e9> rdfs:label "cafe" .\n', encoding="utf-8")
-    odd = start_server(root, "--data-dir", str(root), "--workers", "1", "--query-processes", "1")
+    odd = start_server(root, "--data-dir", str(root), "--workers", "1", "--query-processes", "1", *server_args)
     try:
         for path, label in (("a+b", "plus"), ("a%2Fb", "slash"), ("a/b", "path"), ("x:y", "colon"),
                             ("caf%C3%A9", "cafe")):
