@@ -27,7 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 class CachedFront:
     def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int) -> None:
-        self.flask = WSGIMiddleware(flask_app, workers=threads)  # type: ignore[arg-type]
+        self.flask = WSGIMiddleware(_input_terminated(flask_app), workers=threads)
         self.cache = cache
         self.access_log = access_log
 
@@ -77,6 +77,17 @@ class CachedFront:
             query = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("query")
             self.cache.offer(key, answer["status"], [(n.lower(), v) for n, v in answer["headers"]],
                              b"".join(answer["chunks"]), query_digest(query))
+
+
+def _input_terminated(flask_app: Flask) -> Callable[..., Any]:
+    """a2wsgi's request body ends where the client's does, chunked or not; saying so lets werkzeug read a chunked
+    POST (which has no Content-Length) instead of seeing an empty body. gunicorn said the same."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ["wsgi.input_terminated"] = True
+        return flask_app(environ, start_response)
+
+    return app
 
 
 def create_asgi_app(settings: Settings | None = None) -> CachedFront:

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+from urllib.parse import quote_plus
 
 import pyoxigraph as ox
 import pytest
@@ -62,6 +63,11 @@ def test_get_post_form_and_post_query_give_the_same_exact_answer(server, referen
         server.get("/sparql", params={"query": query}),
         server.post("/sparql", data={"query": query}),
         server.post("/sparql", data=query.encode(), headers={"Content-Type": "application/sparql-query"}),
+        # A body sent in chunks (no Content-Length), as streaming clients do: a generator makes requests chunk it.
+        server.post("/sparql", data=iter([query[:20].encode(), query[20:].encode()]),
+                    headers={"Content-Type": "application/sparql-query"}),
+        server.post("/sparql", data=iter([b"query=", quote_plus(query).encode()]),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"}),
     ]
     for response in answers:
         assert response.status_code == 200, response.text
@@ -174,6 +180,10 @@ def test_post_mistakes(server):
     assert server.post("/sparql", data={"query": too_long}).status_code == 413
     assert server.post("/sparql", data=too_long.encode(),
                        headers={"Content-Type": "application/sparql-query"}).status_code == 413
+    # Chunked, with no Content-Length to refuse it by: over the body limit (200,704 bytes) while it is read.
+    endless = server.post("/sparql", data=iter([b"#" + b"x" * 65_536] * 5),
+                          headers={"Content-Type": "application/sparql-query"})
+    assert endless.status_code == 413, endless.text
 
 
 def test_json_errors_for_clients_that_prefer_json(server):
