@@ -23,9 +23,11 @@ from .settings import Settings
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]
-    # The access log is ours (server/access_log.py); no Server header; the app has no lifespan events.
+    # The access log is ours (server/access_log.py); no Server header; the app has no lifespan events. Past
+    # 1,000 open connections or requests (gunicorn's worker_connections), uvicorn answers 503 at once.
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": BoundedHttpToolsProtocol,
-                                               "access_log": False, "server_header": False, "lifespan": "off"}
+                                               "access_log": False, "server_header": False, "lifespan": "off",
+                                               "limit_concurrency": 1000}
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
