@@ -17,6 +17,7 @@ from flask import Flask
 
 from .access_log import AccessLog, query_digest
 from .app import create_app
+from .request_head import REFUSED
 from .response_cache import CACHED_PATHS, ResponseCache
 from .settings import Settings
 
@@ -32,6 +33,8 @@ class CachedFront:
         self.access_log = access_log
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if "extensions" in scope and REFUSED in scope["extensions"]:
+            return await self._refuse(scope, send, *scope["extensions"][REFUSED])
         if (self.cache is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
                 or not scope["path"].startswith(CACHED_PATHS)):
             return await self.flask(scope, receive, send)
@@ -55,6 +58,17 @@ class CachedFront:
         client = scope.get("client")
         self.access_log.write(scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000,
                               len(body), digest, client[0] if client else "-", cache="hit")
+
+    async def _refuse(self, scope: MutableMapping[str, Any], send: Send, status: int, message: str) -> None:
+        """A request whose head was over a limit (server/request_head.py): say so, log it, close."""
+        body = message.encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            (b"access-control-allow-origin", b"*"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+        client = scope.get("client")
+        self.access_log.write(scope["method"], scope["path"], status, 0.0, len(body), "-",
+                              client[0] if client else "-")
 
     async def _fill(self, key: tuple[bytes, bytes], scope: MutableMapping[str, Any], receive: Receive,
                     send: Send) -> None:

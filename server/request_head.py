@@ -1,36 +1,20 @@
 """uvicorn's httptools protocol with clear answers for an over-long request line or header block.
 
 httptools cannot split a URL over 65,535 bytes, and uvicorn then answers a bare 400 "Invalid HTTP request
-received."; it also keeps headers of any size. This protocol answers 414 (URL) or 431 (headers) with a
-message saying what to do, and drops a connection whose request head grows past both limits unfinished.
+received."; it also keeps headers of any size. This protocol marks such a request as refused (the ASGI front,
+server/asgi.py, answers it with 414 or 431 and a message, and logs it) and drops a connection whose request
+head grows past both limits unfinished.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_URL_BYTES = 65_535  # httptools.parse_url's own limit
 MAX_HEADER_BYTES = 65_536  # gunicorn allowed 100 headers of 8 KB; real clients send a few hundred bytes
-ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
-
-
-def _refusal(status: int, message: str) -> ASGIApp:
-    body = message.encode()
-
-    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-            (b"access-control-allow-origin", b"*"), (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
-
-    return app
-
-
-URL_TOO_LONG = _refusal(414, f"The URL is over {MAX_URL_BYTES:,} bytes: send a long query by POST.\n")
-HEADERS_TOO_LARGE = _refusal(431, f"The request headers are over {MAX_HEADER_BYTES:,} bytes.\n")
+REFUSED = "kg.refused"  # the scope extension that carries (status, message) to the ASGI front
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -46,17 +30,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = -1
         refusal = None
         if len(self.url) > MAX_URL_BYTES:
-            refusal, self.url = URL_TOO_LONG, b"/"  # a URL httptools can split; the app answers 414
+            refusal = (414, f"The URL is over {MAX_URL_BYTES:,} bytes: send a long query by POST.\n")
+            path = self.url.split(b"?", 1)[0]  # a URL httptools can split, for the log
+            self.url = path if len(path) <= MAX_URL_BYTES else b"/"
         elif sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEADER_BYTES:
-            refusal = HEADERS_TOO_LARGE
-        if refusal is None:
-            return super().on_headers_complete()
-        # uvicorn answers its concurrency limit the same way: the request's cycle runs another app.
-        app, self.app = self.app, refusal
-        try:
-            super().on_headers_complete()
-        finally:
-            self.app = app
+            refusal = (431, f"The request headers are over {MAX_HEADER_BYTES:,} bytes.\n")
+        if refusal is not None:
+            self.scope.setdefault("extensions", {})[REFUSED] = refusal
+        super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

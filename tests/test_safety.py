@@ -196,6 +196,9 @@ def test_a_long_get_query_is_answered_and_an_over_long_request_head_refused(limi
     over_long_header = requests.get(url, params={"query": CHEAP}, headers={"X-Padding": "x" * 70_000}, timeout=30)
     assert (over_long_header.status_code, over_long_header.text) == (
         431, "The request headers are over 65,536 bytes.\n")
+    logged = limited_server.log.read_text()
+    assert "kg.access method=GET path=/sparql status=414 ms=0.00 bytes=57 query=- client=127.0.0.1\n" in logged
+    assert "kg.access method=GET path=/sparql status=431 ms=0.00 bytes=43 query=- client=127.0.0.1\n" in logged
     still_serving(limited_server)
 
 
