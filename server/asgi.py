@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
@@ -27,39 +27,53 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class CachedFront:
-    def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int) -> None:
+    def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int,
+                 path_prefix: str = "") -> None:
         self.flask = WSGIMiddleware(_input_terminated(flask_app), workers=threads)
         self.cache = cache
         self.access_log = access_log
+        self.path_prefix = path_prefix  # "/kg" when the base IRI is https://example.org/kg/
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.flask(scope, receive, send)
+        path = scope["path"]
+        if self.path_prefix and (path == self.path_prefix or path.startswith(self.path_prefix + "/")):
+            # Served under the base IRI's path: Flask sees the rest (a2wsgi makes root_path its SCRIPT_NAME).
+            scope["root_path"], path = self.path_prefix, path[len(self.path_prefix):]
         if "extensions" in scope and REFUSED in scope["extensions"]:
-            return await self._refuse(scope, send, *scope["extensions"][REFUSED])
-        if (self.cache is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD")
-                or not scope["path"].startswith(CACHED_PATHS)):
+            return await self._refuse(scope, send, path, *scope["extensions"][REFUSED])
+        if self.cache is None or scope["method"] not in ("GET", "HEAD") or not path.startswith(CACHED_PATHS):
             return await self.flask(scope, receive, send)
         query_string: bytes = scope["query_string"]
         # The raw request target, not the decoded path: /doc/a%2Fb and /doc/a/b are different resources.
         target = scope["raw_path"] + b"?" + query_string if query_string else scope["raw_path"]
-        accept = if_none_match = b""
+        # Repeated lines are joined, as Flask will see them. Host and scheme are in the key: the service
+        # description and the HTML pages name the host they were asked on.
+        accept: list[bytes] = []
+        if_none_match: list[bytes] = []
+        host = b""
         for name, value in scope["headers"]:
             if name == b"accept":
-                accept = value
+                accept.append(value)
             elif name == b"if-none-match":
-                if_none_match = value
-        key = (target, accept)  # nothing cached here varies by Accept-Encoding
+                if_none_match.append(value)
+            elif name == b"host":
+                host = value
+        key = (target, b",".join(accept), host, scope["scheme"].encode())  # none varies by Accept-Encoding
         started = time.perf_counter()
-        answer = self.cache.lookup(key, if_none_match)
+        answer = self.cache.lookup(key, b",".join(if_none_match))
         if answer is None:
             return await self._fill(key, scope, receive, send)
         status, headers, body, digest = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
         client = scope.get("client")
-        self.access_log.write(scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000,
+        self.access_log.write(scope["method"], path, status, (time.perf_counter() - started) * 1000,
                               len(body), digest, client[0] if client else "-", cache="hit")
 
-    async def _refuse(self, scope: MutableMapping[str, Any], send: Send, status: int, message: str) -> None:
+    async def _refuse(self, scope: MutableMapping[str, Any], send: Send, path: str, status: int,
+                      message: str) -> None:
         """A request whose head was over a limit (server/request_head.py): say so, log it, close."""
         body = message.encode()
         await send({"type": "http.response.start", "status": status, "headers": [
@@ -67,30 +81,36 @@ class CachedFront:
             (b"access-control-allow-origin", b"*"), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
         client = scope.get("client")
-        self.access_log.write(scope["method"], scope["path"], status, 0.0, len(body), "-",
-                              client[0] if client else "-")
+        self.access_log.write(scope["method"], path, status, 0.0, len(body), "-", client[0] if client else "-")
 
-    async def _fill(self, key: tuple[bytes, bytes], scope: MutableMapping[str, Any], receive: Receive,
+    async def _fill(self, key: tuple[bytes, ...], scope: MutableMapping[str, Any], receive: Receive,
                     send: Send) -> None:
-        """Let Flask answer; keep the answer of a GET whole, for the cache to judge."""
-        assert self.cache is not None
+        """Let Flask answer; a whole answer to a GET is offered to the cache before its last bytes go out, so
+        the client's next request can already be a hit."""
+        cache = self.cache
+        assert cache is not None
         answer: dict[str, Any] = {"keep": scope["method"] == "GET", "chunks": [], "size": 0}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                answer.update(status=message["status"], headers=message["headers"])
+                headers = [(n.lower(), v) for n, v in message["headers"]]
+                length = dict(headers).get(b"content-length", b"")
+                answer.update(status=message["status"], headers=headers,
+                              length=int(length) if length.isdigit() else None)
                 answer["keep"] &= message["status"] == 200
             elif message["type"] == "http.response.body" and answer["keep"]:
                 answer["chunks"].append(message.get("body", b""))
                 answer["size"] += len(answer["chunks"][-1])
-                answer["keep"] = answer["size"] <= self.cache.max_entry_bytes  # type: ignore[union-attr]
+                answer["keep"] = answer["size"] <= cache.max_entry_bytes
+                # Complete once Content-Length bytes are in: the client may send its next request right away.
+                if answer["keep"] and (answer["size"] == answer["length"] or not message.get("more_body", False)):
+                    answer["keep"] = False  # offered once
+                    query = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("query")
+                    cache.offer(key, answer["status"], answer["headers"], b"".join(answer["chunks"]),
+                                query_digest(query))
             await send(message)
 
         await self.flask(scope, receive, capture)
-        if answer["keep"] and "status" in answer:
-            query = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("query")
-            self.cache.offer(key, answer["status"], [(n.lower(), v) for n, v in answer["headers"]],
-                             b"".join(answer["chunks"]), query_digest(query))
 
 
 def _input_terminated(flask_app: Flask) -> Callable[..., Any]:
@@ -109,4 +129,5 @@ def create_asgi_app(settings: Settings | None = None) -> CachedFront:
     flask_app = create_app(settings)
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache_mb > 0 else None
     flask_app.extensions["kg_response_cache"] = cache  # /health reports its state
-    return CachedFront(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads)
+    return CachedFront(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads,
+                       path_prefix=urlsplit(settings.base_iri).path.rstrip("/"))

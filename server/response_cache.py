@@ -15,9 +15,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 CACHED_PATHS = ("/sparql", "/doc/")
-KEPT_ON_304 = (b"etag", b"cache-control", b"vary", b"access-control-allow-origin", b"access-control-expose-headers")
+KEPT_ON_304 = (b"etag", b"cache-control", b"vary", b"content-location", b"link", b"access-control-allow-origin",
+               b"access-control-expose-headers")
+ENTRY_OVERHEAD = 600  # bytes of Python objects around an entry's data: a short answer with 7 headers takes 950 in all
 
 Headers = list[tuple[bytes, bytes]]  # as ASGI carries them: lower-case names
+Key = tuple[bytes, ...]
 
 
 @dataclass(frozen=True)
@@ -27,18 +30,19 @@ class Entry:
     body: bytes
     etag: bytes  # without W/ and quotes
     query_digest: str
+    size: int  # what the entry holds against the budget: key, headers, body and overhead
 
 
 class ResponseCache:
     def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_entry_bytes: int = 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
-        self._entries: OrderedDict[tuple[bytes, bytes], Entry] = OrderedDict()
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def lookup(self, key: tuple[bytes, bytes], if_none_match: bytes | None) -> tuple[int, Headers, bytes, str] | None:
+    def lookup(self, key: Key, if_none_match: bytes | None) -> tuple[int, Headers, bytes, str] | None:
         """The cached answer to this request (a 304 when If-None-Match names it), or None."""
         with self._lock:
             entry = self._entries.get(key)
@@ -51,7 +55,7 @@ class ResponseCache:
             return 304, [h for h in entry.headers if h[0] in KEPT_ON_304], b"", entry.query_digest
         return entry.status, entry.headers, entry.body, entry.query_digest
 
-    def offer(self, key: tuple[bytes, bytes], status: int, headers: Headers, body: bytes, query_digest: str) -> None:
+    def offer(self, key: Key, status: int, headers: Headers, body: bytes, query_digest: str) -> None:
         """Keep a complete, public 200 with an ETag for next time; anything else is not kept."""
         named = dict(headers)
         if status != 200 or b"etag" not in named or b"public" not in named.get(b"cache-control", b""):
@@ -62,11 +66,12 @@ class ResponseCache:
         with self._lock:
             if key in self._entries:
                 return
-            self._entries[key] = Entry(status, headers, body, etag, query_digest)
-            self._size += len(body)
+            size = len(body) + sum(map(len, key)) + sum(len(n) + len(v) for n, v in headers) + ENTRY_OVERHEAD
+            self._entries[key] = Entry(status, headers, body, etag, query_digest, size)
+            self._size += size
             while self._size > self.max_bytes and self._entries:
                 _, dropped = self._entries.popitem(last=False)
-                self._size -= len(dropped.body)
+                self._size -= dropped.size
 
     def state(self) -> dict[str, int]:
         with self._lock:

@@ -54,6 +54,20 @@ class RunningServer:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
+def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:
+    """Send bytes exactly as given, piece by piece (requests would merge or reorder headers); read until the
+    server closes the connection."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        for piece in pieces:
+            connection.sendall(piece)
+            time.sleep(0.05)  # separate reads on the server's side
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
 def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
                  ready_path: str = "/health") -> RunningServer:
     port = free_port()

@@ -279,6 +279,27 @@ def test_odd_iris_route_to_their_own_resources(tmp_path_factory: pytest.TempPath
         stop_server(odd)
 
 
+def test_served_under_the_path_of_its_base_iri(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With the base https://example.org/kg/ a proxy forwards /kg/... unchanged; the server takes /kg off."""
+    base = "http://127.0.0.1:8000/kg/"
+    nato = URIRef(base + "id/nato")
+    prefixed = start_server(tmp_path_factory.mktemp("prefix"), "--workers", "1", "--query-processes", "1",
+                            "--base-iri", base, ready_path="/kg/health")
+    try:
+        assert prefixed.get("/kg/health").json()["triples"] == 2074
+        for _ in range(2):  # evaluated, then from the response cache
+            ask = prefixed.get("/kg/sparql", params={"query": f"ASK {{ <{nato}> ?p ?o }}", "format": "json"})
+            assert ask.json()["boolean"] is True
+        redirect = prefixed.get("/kg/id/nato", allow_redirects=False)
+        assert (redirect.status_code, redirect.headers["Location"]) == (303, "/kg/doc/nato")
+        assert (nato, RDFS.label, Literal("NATO", lang="en")) in parse(prefixed.get("/kg/doc/nato.nt"), "nt")
+        page = prefixed.get("/kg/", headers={"Accept": BROWSER_ACCEPT}).text
+        local_links = re.findall(r'(?:action|href|src)="(/[^"]*)"', page)
+        assert "/kg/browse" in local_links and all(link.startswith("/kg/") for link in local_links), local_links
+    finally:
+        stop_server(prefixed)
+
+
 # --- VoID ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 import pyoxigraph as ox
 import pytest
 import rdflib
-from conftest import BASE_IRI
+from conftest import BASE_IRI, raw_exchange
 from rdflib.compare import isomorphic
 
 ARTICLE = f"{BASE_IRI}id/article"
@@ -291,3 +291,30 @@ def test_json_results_are_standard(server):
     assert body["head"]["vars"] == ["label", "date"]
     assert body["results"]["bindings"][0]["label"] == {
         "type": "literal", "value": "NATO Cuts Russian Mission Staff Over Spy Poisoning", "xml:lang": "en"}
+
+
+ASK_TRUE = b'{"head":{},"boolean":true}'
+
+
+def test_an_offered_protocol_upgrade_is_ignored_and_the_body_read(server):
+    """`curl --http2` and some Java clients offer h2c; httptools alone stopped before the body (a lost query)."""
+    offer = b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+    body = b"query=" + quote_plus("ASK { ?s ?p ?o }").encode()
+    post = raw_exchange(server, b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + offer +
+                        b"Content-Type: application/x-www-form-urlencoded\r\nAccept: application/sparql-results+json"
+                        b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+                        b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert post.count(b"HTTP/1.1 200 OK\r\n") == 2 and post.count(ASK_TRUE) == 2, post[:500]
+    assert b"101 Switching" not in post
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    query = b"ASK { ?s ?p ?o }"
+    post = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: %d\r\n" \
+           % len(query)
+    answer = raw_exchange(
+        server,
+        b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\n\r\n" + post + b"\r\n",  # the second body comes later
+        query + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200 OK\r\n") == 3, answer[:500]
+    assert answer.index(ASK_TRUE) < answer.rindex(ASK_TRUE) < answer.index(b'"status":"ok"')

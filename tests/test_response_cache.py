@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
-from conftest import RunningServer, start_server, stop_server
+from conftest import RunningServer, raw_exchange, start_server, stop_server
 
 QUERY = "SELECT ?label WHERE { <http://127.0.0.1:8000/id/nato> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
 
@@ -68,3 +69,39 @@ def test_the_cache_can_be_turned_off(tmp_path):
         assert running.get("/sparql", params={"query": QUERY, "format": "csv"}).text == "label\r\nNATO\r\n"
     finally:
         stop_server(running)
+
+
+def test_repeated_accept_lines_are_one_accept_for_the_cache_as_for_flask(one_worker):
+    target = "/sparql?" + urlencode({"query": QUERY, "case": "two-accept-lines"})
+    first = raw_exchange(one_worker, (f"GET {target} HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json"
+                                      "\r\nAccept: text/csv\r\nConnection: close\r\n\r\n").encode())
+    assert first.startswith(b"HTTP/1.1 200")
+    # Another client asking for CSV alone must get CSV, not the answer stored for the two lines.
+    csv = one_worker.get(target, headers={"Accept": "text/csv"})
+    assert (csv.headers["Content-Type"], csv.text) == ("text/csv; charset=utf-8", "label\r\nNATO\r\n")
+
+
+def test_an_answer_naming_the_host_is_kept_per_host(one_worker):
+    port = one_worker.url.rsplit(":", 1)[1]
+    elsewhere = one_worker.get("/sparql", params={"format": "ttl"}, headers={"Host": "elsewhere.example"})
+    assert "sd:endpoint <http://elsewhere.example/sparql>" in elsewhere.text
+    here = one_worker.get("/sparql", params={"format": "ttl"})
+    assert f"sd:endpoint <http://127.0.0.1:{port}/sparql>" in here.text
+
+
+def test_a_304_from_the_cache_keeps_the_document_headers(one_worker):
+    first = one_worker.get("/doc/nato", headers={"Accept": "text/turtle"})
+    again = one_worker.get("/doc/nato", headers={"Accept": "text/turtle", "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    for name in ("ETag", "Content-Location", "Link", "Vary", "Cache-Control"):
+        assert again.headers[name] == first.headers[name], name
+
+
+def test_the_memory_budget_counts_the_key_and_headers_not_only_the_body(one_worker):
+    before = cache_state(one_worker)
+    padding = "x" * 50_000  # in the URL and so in the key; the answer itself is a few bytes
+    answer = one_worker.get("/sparql", params={"query": "ASK {}", "padding": padding, "format": "json"})
+    assert answer.content == b'{"head":{},"boolean":true}'
+    after = cache_state(one_worker)
+    assert after["entries"] == before["entries"] + 1
+    assert after["bytes"] - before["bytes"] > 50_000
