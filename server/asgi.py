@@ -2,11 +2,13 @@
 
 A repeated GET of /sparql or /doc/ is answered here, on the event loop, without a thread hop, Flask or a
 query process (server/response_cache.py). Everything else goes to the Flask app through a2wsgi, which runs it
-in a pool of `threads` threads; what Flask answers is offered to the cache on the way back.
+in a pool of `threads` threads; what Flask answers is offered to the cache on the way back. A request body is
+read here first, within a time limit, so that a client sending one slowly holds no Flask thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -28,11 +30,13 @@ Send = Callable[[Message], Awaitable[None]]
 
 class CachedFront:
     def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int,
-                 path_prefix: str = "") -> None:
+                 path_prefix: str = "", body_timeout_s: float = 10.0) -> None:
         self.flask = WSGIMiddleware(_input_terminated(flask_app), workers=threads)
         self.cache = cache
         self.access_log = access_log
         self.path_prefix = path_prefix  # "/kg" when the base IRI is https://example.org/kg/
+        self.max_body_bytes: int = flask_app.config["MAX_CONTENT_LENGTH"]
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,6 +47,9 @@ class CachedFront:
             scope["root_path"], path = self.path_prefix, path[len(self.path_prefix):]
         if "extensions" in scope and REFUSED in scope["extensions"]:
             return await self._refuse(scope, send, path, *scope["extensions"][REFUSED])
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            replay = await self._read_body(scope, receive, send, path)
+            return await self.flask(scope, replay, send) if replay else None
         if self.cache is None or scope["method"] not in ("GET", "HEAD") or not path.startswith(CACHED_PATHS):
             return await self.flask(scope, receive, send)
         query_string: bytes = scope["query_string"]
@@ -71,6 +78,40 @@ class CachedFront:
         client = scope.get("client")
         self.access_log.write(scope["method"], path, status, (time.perf_counter() - started) * 1000,
                               len(body), digest, client[0] if client else "-", cache="hit")
+
+    async def _read_body(self, scope: MutableMapping[str, Any], receive: Receive, send: Send,
+                         path: str) -> Receive | None:
+        """The body, read within the time limit, to hand to Flask whole; None if it was answered here (408) or
+        the client left. A body over Flask's limit is cut just past it, for werkzeug to answer 413."""
+        declared = next((v for n, v in scope["headers"] if n == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return receive  # Flask refuses it by its Content-Length, reading nothing
+        chunks: list[bytes] = []
+
+        async def read() -> bool:
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return False  # the client disconnected
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if not message.get("more_body", False) or size > self.max_body_bytes:
+                    return True
+
+        try:
+            if not await asyncio.wait_for(read(), self.body_timeout_s):
+                return None
+        except TimeoutError:
+            await self._refuse(scope, send, path, 408,
+                               f"The request body did not arrive within {self.body_timeout_s:g} s.\n")
+            return None
+        body = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replay() -> Message:
+            return body.pop() if body else await receive()
+
+        return replay
 
     async def _refuse(self, scope: MutableMapping[str, Any], send: Send, path: str, status: int,
                       message: str) -> None:
@@ -130,4 +171,5 @@ def create_asgi_app(settings: Settings | None = None) -> CachedFront:
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache_mb > 0 else None
     flask_app.extensions["kg_response_cache"] = cache  # /health reports its state
     return CachedFront(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads,
-                       path_prefix=urlsplit(settings.base_iri).path.rstrip("/"))
+                       path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),
+                       body_timeout_s=settings.query_timeout_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import select
 import socket
 import statistics
 import threading
@@ -213,6 +214,32 @@ def test_a_request_head_that_never_ends_is_dropped(limited_server):
         except (ConnectionResetError, BrokenPipeError):
             closed = True
     assert closed
+    still_serving(limited_server)
+
+
+def test_slow_request_bodies_hold_no_thread_and_get_408(limited_server):
+    """Six clients that send a POST's head and never its whole body (more than the worker's four Flask threads)
+    must not keep a new query waiting; each gets 408 at the time limit (2 s here)."""
+    host, port = limited_server.url.removeprefix("http://").split(":")
+    slow = [socket.create_connection((host, int(port)), timeout=10) for _ in range(6)]
+    try:
+        for connection in slow:
+            connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                               b"Content-Length: 100\r\n\r\nASK ")
+        fresh = limited_server.get("/sparql", params={"query": f"ASK {{ ?s ?p {time.time_ns()} }}"})  # not cached
+        assert fresh.status_code == 200 and fresh.json()["boolean"] is False
+        # Answered while every slow request still waits for its body: nothing has been sent to them yet.
+        readable, _, _ = select.select(slow, [], [], 0)
+        assert readable == []
+        for connection in slow:
+            answer = b""
+            while chunk := connection.recv(4096):  # the server closes after its answer
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert answer.endswith(b"The request body did not arrive within 2 s.\n")
+    finally:
+        for connection in slow:
+            connection.close()
     still_serving(limited_server)
 
 
