@@ -455,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=2,
                         help="seconds of load per round, query and server (core queries)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive connections")
-    parser.add_argument("--max-requests", type=int, default=50_000, help="cap per run")
+    parser.add_argument("--max-requests", type=int, default=200_000,
+                        help="cap per run (50,000 capped our cached answers at 25,000 req/s in a 2 s run)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="runs per query and server, in alternating order; the best one is reported")
     parser.add_argument("--max-duration", type=int, default=6,
