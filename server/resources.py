@@ -58,7 +58,8 @@ def namer() -> Namer:
 def raw_path() -> str:
     """The request's path as the client sent it (still percent-encoded), without the script root."""
     scope = request.environ.get("asgi.scope")  # under the ASGI front (server/asgi.py), via a2wsgi
-    raw = scope["raw_path"].decode("latin-1") if scope else request.environ.get("RAW_URI")  # else the dev server
+    environ = request.environ  # else werkzeug's dev server (RAW_URI) or another WSGI server (REQUEST_URI)
+    raw = scope["raw_path"].decode("latin-1") if scope else environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         path = raw.split("?", 1)[0].split("#", 1)[0]
         if "://" in path:  # absolute-form request target
