@@ -28,7 +28,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class CachedFront:
+class Front:
+    """In front of Flask: path prefix, refusals (414/431/408), request bodies, the response cache."""
+
     def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int,
                  path_prefix: str = "", body_timeout_s: float = 10.0) -> None:
         self.flask = WSGIMiddleware(_input_terminated(flask_app), workers=threads)
@@ -52,6 +54,11 @@ class CachedFront:
             return await self.flask(scope, replay, send) if replay else None
         if self.cache is None or scope["method"] not in ("GET", "HEAD") or not path.startswith(CACHED_PATHS):
             return await self.flask(scope, receive, send)
+        return await self._cached(scope, receive, send, path)
+
+    async def _cached(self, scope: MutableMapping[str, Any], receive: Receive, send: Send, path: str) -> None:
+        """The answer from the cache if it holds one for this request; else Flask's, offered to the cache."""
+        assert self.cache is not None
         query_string: bytes = scope["query_string"]
         # The raw request target, not the decoded path: /doc/a%2Fb and /doc/a/b are different resources.
         target = scope["raw_path"] + b"?" + query_string if query_string else scope["raw_path"]
@@ -115,7 +122,8 @@ class CachedFront:
 
     async def _refuse(self, scope: MutableMapping[str, Any], send: Send, path: str, status: int,
                       message: str) -> None:
-        """A request whose head was over a limit (server/request_head.py): say so, log it, close."""
+        """A request refused here (its head over a limit, see server/request_head.py; its body too slow): say
+        so, log it, close the connection."""
         body = message.encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
@@ -165,11 +173,11 @@ def _input_terminated(flask_app: Flask) -> Callable[..., Any]:
     return app
 
 
-def create_asgi_app(settings: Settings | None = None) -> CachedFront:
+def create_asgi_app(settings: Settings | None = None) -> Front:
     settings = settings or Settings.from_env()
     flask_app = create_app(settings)
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache_mb > 0 else None
     flask_app.extensions["kg_response_cache"] = cache  # /health reports its state
-    return CachedFront(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads,
+    return Front(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads,
                        path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),
                        body_timeout_s=settings.query_timeout_s)
