@@ -81,7 +81,6 @@ def media_type(name: str) -> str:
     return FORMATS[name].content_type
 
 
-@lru_cache(maxsize=512)  # clients repeat their Accept header; werkzeug's parse and match cost 25-110 µs
 def negotiate(form: str, accept: str | None, format_param: str | None = None, *, html: bool = False) -> str:
     """The short name of the format to answer in: `format=` first, then `Accept`, then the default.
 
@@ -101,12 +100,21 @@ def negotiate(form: str, accept: str | None, format_param: str | None = None, *,
         return name
     if not accept or not accept.strip():
         return names[0]
-    offered = [FORMATS[n].media_type for n in names] + list(aliases)
-    best = parse_accept_header(accept, MIMEAccept).best_match(offered)
+    offered = tuple(FORMATS[n].media_type for n in names) + tuple(aliases)
+    best = (_best_match_remembered if len(accept) <= 1024 else _best_match)(accept, offered)
     if best is None:
         raise NegotiationError(406, f"no acceptable format for this {form} query in Accept: {accept[:200]}; "
                                     f"this endpoint offers {', '.join(offered)}")
     return aliases.get(best) or _by_media_type(best, names) or names[0]
+
+
+def _best_match(accept: str, offered: tuple[str, ...]) -> str | None:
+    return parse_accept_header(accept, MIMEAccept).best_match(offered)
+
+
+# Clients repeat their Accept header, and werkzeug's parse and match cost 25-110 µs. Only ordinary-sized headers
+# are remembered, so that the memory held stays small whatever clients send (headers may be 64 KB).
+_best_match_remembered = lru_cache(maxsize=256)(_best_match)
 
 
 def _by_media_type(media: str, names: tuple[str, ...]) -> str | None:
