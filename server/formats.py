@@ -7,6 +7,7 @@ query page at `/`), so a browser asking GET /sparql is sent there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,7 +54,7 @@ _ALIASES: dict[str, dict[str, str]] = {
 _PARAM_ALIASES: dict[str, dict[str, str]] = {
     "results": {},
     "graph": {"xml": "rdfxml", "json": "jsonld", "turtle": "ttl", "n-triples": "nt", "ntriples": "nt",
-              "json-ld": "jsonld", "rdf": "rdfxml"},
+              "json-ld": "jsonld", "rdf": "rdfxml", "rdf+xml": "rdfxml", "n3": "ttl"},  # Turtle is valid N3
 }
 
 # Bodies a Graph Store write would send; POSTing one to /sparql is refused as a write, not as a puzzle.
@@ -81,23 +82,26 @@ def media_type(name: str) -> str:
     return FORMATS[name].content_type
 
 
-def negotiate(form: str, accept: str | None, format_param: str | None = None, *, html: bool = False) -> str:
+def negotiate(form: str, accept: str | None, format_param: str | Sequence[str] | None = None, *,
+              html: bool = False) -> str:
     """The short name of the format to answer in: `format=` first, then `Accept`, then the default.
 
-    Raises NegotiationError: 400 for an unknown `format=`, 406 when nothing offered is acceptable.
+    `format=` may be given more than once if every value names the same format (SPARQLWrapper sends
+    `format=tsv&format=text/tab-separated-values`); empty values are ignored.
+    Raises NegotiationError: 400 for an unknown or conflicting `format=`, 406 when nothing offered is acceptable.
     """
     names = formats_for(form) + (("html",) if html else ())
     aliases = _ALIASES[kind_of(form)]
-    if format_param:
-        wanted = format_param.strip().lower()
-        name = (_PARAM_ALIASES[kind_of(form)].get(wanted) or (wanted if wanted in FORMATS else None)
-                or aliases.get(wanted) or _by_media_type(wanted, names))
-        if name is None:
-            raise NegotiationError(400, f"unknown format '{format_param}'; use one of: {', '.join(names)}")
-        if name not in names:
-            raise NegotiationError(406, f"format '{format_param}' does not fit this {form} query; use one of: "
-                                        f"{', '.join(names)}")
-        return name
+    values = [format_param] if isinstance(format_param, str) else list(format_param or ())
+    chosen: dict[str, str] = {}  # short name -> the value that named it
+    for value in values:
+        if value.strip():
+            chosen.setdefault(_format_name(form, value, names), value)
+    if len(chosen) > 1:
+        given = " and ".join(f"'{v}' ({n})" for n, v in chosen.items())
+        raise NegotiationError(400, f"'format' names different formats: {given}; give one")
+    if chosen:
+        return next(iter(chosen))
     if not accept or not accept.strip():
         return names[0]
     offered = tuple(FORMATS[n].media_type for n in names) + tuple(aliases)
@@ -106,6 +110,34 @@ def negotiate(form: str, accept: str | None, format_param: str | None = None, *,
         raise NegotiationError(406, f"no acceptable format for this {form} query in Accept: {accept[:200]}; "
                                     f"this endpoint offers {', '.join(offered)}")
     return aliases.get(best) or _by_media_type(best, names) or names[0]
+
+
+def _format_name(form: str, value: str, names: tuple[str, ...]) -> str:
+    """The short name one `format=` value means for this query form: a short name, a spelling or a media type."""
+    kind = kind_of(form)
+    if "," in value:  # a list of media types, as in Accept (SPARQLWrapper: `application/ld+json,application/x-json+ld`)
+        listed = (_name_in(kind, part.strip().lower(), names) for part in value.split(","))
+        name = next((n for n in listed if n in names), None)
+        if name:
+            return name
+    name = _name_in(kind, value.strip().lower(), names)
+    if name is None:
+        other = "graph" if kind == "results" else "results"
+        if _name_in(other, value.strip().lower(), formats_for("CONSTRUCT" if other == "graph" else "SELECT")):
+            raise NegotiationError(406, f"format '{value}' does not fit this {form} query; use one of: "
+                                        f"{', '.join(names)}")
+        raise NegotiationError(400, f"unknown format '{value}'; use one of: {', '.join(names)}")
+    if name not in names:
+        raise NegotiationError(406, f"format '{value}' does not fit this {form} query; use one of: "
+                                    f"{', '.join(names)}")
+    return name
+
+
+def _name_in(kind: str, wanted: str, names: tuple[str, ...]) -> str | None:
+    media = wanted.split(";")[0].strip()  # a media type may come with parameters (charset=utf-8)
+    return (_PARAM_ALIASES[kind].get(wanted) or (wanted if wanted in FORMATS else None)
+            or _ALIASES[kind].get(media) or _by_media_type(media, names)
+            or next((n for n in FORMATS if FORMATS[n].media_type == media), None))
 
 
 def _best_match(accept: str, offered: tuple[str, ...]) -> str | None:

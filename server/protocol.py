@@ -102,7 +102,7 @@ def sparql() -> Response:
     if "update" in params:
         raise QueryError(403, READ_ONLY)
     query = _one(params, "query")
-    format_param = _one(params, "format")
+    format_param = params.get("format", [])  # repeats that name one format are fine (formats.negotiate)
     is_get = request.method in ("GET", "HEAD")
     if query is None:
         if is_get and set(params) <= {"format"}:
@@ -113,7 +113,7 @@ def sparql() -> Response:
                    html=is_get)
 
 
-def respond(query: str, format_param: str | None, default_graphs: Sequence[str] = (),
+def respond(query: str, format_param: str | Sequence[str] | None, default_graphs: Sequence[str] = (),
             named_graphs: Sequence[str] = (), *, html: bool = False) -> Response:
     """Check, negotiate and answer one query: what /sparql and the stored queries have in common.
 
@@ -149,7 +149,7 @@ def _cacheable(response: Response, etag: str, weak: bool = False) -> Response:
     return response
 
 
-def _service_description(format_param: str | None) -> Response:
+def _service_description(format_param: Sequence[str]) -> Response:
     fmt = formats.negotiate("DESCRIBE", request.headers.get("Accept"), format_param, html=True)
     if fmt == "html":
         return _html_page()

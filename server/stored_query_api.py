@@ -86,7 +86,7 @@ def run(name: str) -> Response:
     except ParameterError as error:
         raise QueryError(400, str(error)) from None
     form = form_of(bound)
-    fmt_param = request.args.get("format")
+    fmt_param = request.args.getlist("format")
     if formats.negotiate(form, request.headers.get("Accept"), fmt_param, html=True) == "html":
         return redirect(url_for("query_page.page", query=bound), code=303)  # type: ignore[return-value]
     return protocol.respond(bound, fmt_param)

@@ -4,20 +4,45 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterator
+from urllib.error import HTTPError
 
 import pyoxigraph as ox
 import pytest
 import rdflib
 import rdflib.compare
+import rdflib.query
+import sparql_dataframe
 from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import (
+    CSV,
+    GET,
+    JSON,
+    JSONLD,
+    N3,
+    POST,
+    POSTDIRECTLY,
+    RDF,
+    RDFXML,
+    TSV,
+    TURTLE,
+    URLENCODED,
+    XML,
+    SPARQLWrapper,
+)
 
 ARTICLE = f"{BASE_IRI}id/article"
 TITLE = "NATO Cuts Russian Mission Staff Over Spy Poisoning"
 LABEL_PATTERN = f"<{ARTICLE}> <http://www.w3.org/2000/01/rdf-schema#label> ?label"
 LABEL_QUERY = f"SELECT ?label WHERE {{ {LABEL_PATTERN} }}"
+COUNTS_QUERY = f"""BASE <{BASE_IRI}>
+SELECT ?country ?people WHERE {{
+  VALUES ?expulsion {{ <id/expulsion-by-germany> <id/expulsion-by-france> <id/expulsion-by-poland> }}
+  ?expulsion <ontology#agent>/<http://www.w3.org/2000/01/rdf-schema#label> ?country ;
+             <ontology#numberOfPeople> ?people .
+}} ORDER BY ?country"""
 CONSTRUCT = f"CONSTRUCT {{ <{ARTICLE}> ?p ?o }} WHERE {{ <{ARTICLE}> ?p ?o }}"
 
 
@@ -89,3 +114,122 @@ def test_service_to_an_allowed_endpoint_works(server, federating_server):
     assert response.json()["results"]["bindings"] == [{"label": {"type": "literal", "value": TITLE, "xml:lang": "en"}}]
     refused = federating_server.get("/sparql", params={"query": query.replace("/sparql>", "/other>")})
     assert refused.status_code == 403
+
+
+# --- SPARQLWrapper, every return format × query form × setOnlyConneg × method ---------------------------------
+# What SPARQLWrapper sends (2.0.0): Accept for the format and form (`*/*` when they do not fit, with a warning),
+# and unless setOnlyConneg(True) also `format=`, `output=` and `results=` set to the format's name, `format=`
+# repeated with the media type for tsv, json-ld and rdf+xml. A format name that fits no form of the query is a
+# 406 that names the formats that fit; by Accept alone (`*/*`) the server's default for the form is fine.
+
+RESULT_FORMS = ("SELECT", "ASK")
+QUERIES = {
+    "SELECT": LABEL_QUERY,
+    "ASK": f"ASK {{ <{ARTICLE}> ?p ?o }}",
+    "CONSTRUCT": CONSTRUCT,
+    "DESCRIBE": f"DESCRIBE <{ARTICLE}>",
+}
+# The media type each return format gets, by form kind; None: 406 when sent as `format=`, the default by Accept.
+ANSWERS: dict[str, dict[str, str | None]] = {
+    "results": {JSON: "application/sparql-results+json", XML: "application/sparql-results+xml", CSV: "text/csv",
+                TSV: "text/tab-separated-values", TURTLE: None, N3: None, RDF: None, RDFXML: None, JSONLD: None},
+    "graph": {JSON: "application/ld+json", XML: "application/rdf+xml", RDF: "application/rdf+xml",
+              RDFXML: "application/rdf+xml", TURTLE: "text/turtle", N3: "text/turtle", JSONLD: "application/ld+json",
+              CSV: None, TSV: None},
+}
+# The formats for which SPARQLWrapper sends a specific Accept (else `*/*`: the form's default answers).
+SPECIFIC_ACCEPT = {"results": {JSON, XML, CSV, TSV}, "graph": {TURTLE, N3, XML, RDFXML, JSONLD}}
+DEFAULTS = {"results": "application/sparql-results+json", "graph": "text/turtle"}
+RDFLIB_FORMATS = {"application/ld+json": "json-ld", "application/rdf+xml": "xml", "text/turtle": "turtle"}
+RESULT_PARSERS = {"application/sparql-results+json": "json", "application/sparql-results+xml": "xml",
+                  "text/csv": "csv", "text/tab-separated-values": "tsv"}
+
+
+def check_answer(form: str, media: str, body: bytes, reference_store: ox.Store) -> None:
+    """The body is the right answer to QUERIES[form] in `media`."""
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        nt = ox.serialize(reference_store.query(QUERIES[form], use_default_graph_as_union=True),
+                          format=ox.RdfFormat.N_TRIPLES)
+        got = rdflib.Graph().parse(data=body, format=RDFLIB_FORMATS[media])
+        assert rdflib.compare.isomorphic(got, rdflib.Graph().parse(data=nt, format="nt"))
+        assert len(got) > 5
+    elif form == "ASK":
+        if media in ("text/csv", "text/tab-separated-values"):
+            assert body.strip() == b"true"
+        else:
+            assert rdflib.query.Result.parse(io.BytesIO(body), format=RESULT_PARSERS[media]).askAnswer is True
+    else:
+        rows = list(rdflib.query.Result.parse(io.BytesIO(body), format=RESULT_PARSERS[media]))
+        expected = TITLE if media in ("text/csv", "text/tab-separated-values") else None
+        values = [row[0] for row in rows]
+        if expected:  # CSV loses the language tag; TSV writes the literal in Turtle syntax
+            assert [str(v).strip('"').removesuffix('"@en') for v in values] == [TITLE]
+        else:
+            assert values == [rdflib.Literal(TITLE, lang="en")]
+
+
+@pytest.mark.parametrize("return_format", [JSON, XML, TURTLE, N3, RDF, RDFXML, CSV, TSV, JSONLD])
+@pytest.mark.parametrize("form", list(QUERIES))
+def test_sparqlwrapper_every_return_format_form_conneg_and_method(server, reference_store, form, return_format):
+    kind = "results" if form in RESULT_FORMS else "graph"
+    for only_conneg, method, request_method in [(False, GET, URLENCODED), (True, GET, URLENCODED),
+                                                 (False, POST, URLENCODED), (True, POST, URLENCODED),
+                                                 (False, POST, POSTDIRECTLY)]:
+        case = f"{form} {return_format} onlyConneg={only_conneg} {method} {request_method}"
+        client = wrapper(server, QUERIES[form], return_format)
+        client.setOnlyConneg(only_conneg)
+        client.setMethod(method)
+        client.setRequestMethod(request_method)
+        expected = ANSWERS[kind][return_format]
+        if only_conneg and return_format not in SPECIFIC_ACCEPT[kind]:
+            expected = DEFAULTS[kind]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SPARQLWrapper's own "Sending Accept header '*/*'" for a misfit
+            if expected is None:
+                with pytest.raises(HTTPError) as refused:
+                    client.query()
+                message = refused.value.read().decode()
+                assert refused.value.code == 406, case
+                assert f"does not fit this {form} query; use one of:" in message, case
+                continue
+            result = client.query()
+            body = result.response.read()
+        assert result.info()["content-type"] == f"{expected}; charset=utf-8", case
+        check_answer(form, expected, body, reference_store)
+
+
+def test_sparqlwrapper_converts_what_it_asked_for_without_warnings(server):
+    """setReturnFormat(TSV | N3 | JSONLD | RDFXML) with SPARQLWrapper's defaults: no 400, the format asked."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # SPARQLWrapper warns so when the answer is not what it asked
+        tsv = wrapper(server, LABEL_QUERY, TSV).queryAndConvert()
+        assert tsv.decode().splitlines() == ["?label", f'"{TITLE}"@en']
+        turtle = wrapper(server, CONSTRUCT, N3).queryAndConvert()
+        assert len(rdflib.Graph().parse(data=turtle, format="n3")) > 5
+        assert len(wrapper(server, CONSTRUCT, JSONLD).queryAndConvert()) > 5
+        assert len(wrapper(server, CONSTRUCT, RDFXML).queryAndConvert()) > 5
+
+
+def test_rdflib_sparqlstore_with_post_and_every_result_format(server):
+    for method in ("GET", "POST", "POST_FORM"):
+        for returnFormat in ("xml", "json", "csv"):
+            store = SPARQLStore(server.url + "/sparql", method=method, returnFormat=returnFormat)
+            rows = [row[0] for row in rdflib.Graph(store=store).query(LABEL_QUERY)]
+            assert [str(value) for value in rows] == [TITLE], (method, returnFormat)
+
+
+def test_sparql_dataframe_with_pandas(server):
+    for post in (False, True):
+        frame = sparql_dataframe.get(server.url + "/sparql", COUNTS_QUERY, post=post)
+        assert list(frame.columns) == ["country", "people"]
+        assert dict(zip(frame["country"], frame["people"], strict=True)) == {"Germany": 4, "France": 4, "Poland": 4}
+
+
+def test_repeated_format_values_must_name_one_format(server):
+    same = server.get("/sparql", params={"query": LABEL_QUERY, "format": ["tsv", "text/tab-separated-values", ""]})
+    assert (same.status_code, same.headers["Content-Type"]) == (200, "text/tab-separated-values; charset=utf-8")
+    clash = server.get("/sparql", params={"query": LABEL_QUERY, "format": ["json", "text/csv"]})
+    assert (clash.status_code, clash.text) == (
+        400, "'format' names different formats: 'json' (json) and 'text/csv' (csv); give one\n")
+    n3 = server.get("/sparql", params={"query": CONSTRUCT, "format": "n3"})
+    assert (n3.status_code, n3.headers["Content-Type"]) == (200, "text/turtle; charset=utf-8")
