@@ -57,11 +57,6 @@ _PARAM_ALIASES: dict[str, dict[str, str]] = {
               "json-ld": "jsonld", "rdf": "rdfxml", "rdf+xml": "rdfxml", "n3": "ttl"},  # Turtle is valid N3
 }
 
-# Bodies a Graph Store write would send; POSTing one to /sparql is refused as a write, not as a puzzle.
-RDF_MEDIA_TYPES = frozenset([FORMATS[n].media_type for n in GRAPH_FORMATS] + list(_ALIASES["graph"])
-                            + ["application/n-quads", "application/trig"]) - {"text/plain"}
-
-
 class NegotiationError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -153,5 +148,5 @@ def _by_media_type(media: str, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if FORMATS[n].media_type == media), None)
 
 
-__all__ = ["FORMATS", "GRAPH_FORMATS", "RDF_MEDIA_TYPES", "RESULT_FORMATS", "Format", "NegotiationError",
+__all__ = ["FORMATS", "GRAPH_FORMATS", "RESULT_FORMATS", "Format", "NegotiationError",
            "formats_for", "kind_of", "media_type", "negotiate"]

@@ -63,12 +63,11 @@ def _read_params() -> dict[str, list[str]]:
                 body_query = request.get_data(cache=True).decode("utf-8")
             except UnicodeDecodeError:
                 raise QueryError(400, "the query in the request body is not valid UTF-8") from None
-        elif mimetype in formats.RDF_MEDIA_TYPES:
-            raise QueryError(403, READ_ONLY)
-        else:
+        else:  # RDF bodies too: there is no Graph Store here to write to, so the media type is what is wrong
             shown = mimetype or "no Content-Type"
-            raise QueryError(415, f"POST with {shown} is not understood; send Content-Type {FORM} "
-                                  f"(query=...) or {SPARQL_QUERY} (the query as the body)")
+            raise QueryError(415, f"POST with {shown} is not accepted; the accepted request media types are "
+                                  f"{FORM} (query=...) and {SPARQL_QUERY} (the query as the body); this "
+                                  "endpoint is read-only (no Graph Store writes)")
     params: dict[str, list[str]] = {}
     for key, value in pairs:
         params.setdefault(key, []).append(value)

@@ -192,6 +192,16 @@ def test_json_errors_for_clients_that_prefer_json(server):
     assert response.json()["status"] == 400 and "syntax" in response.json()["message"]
 
 
+@pytest.mark.parametrize("media_type", ["application/json", "application/xml", "text/turtle",
+                                        "application/n-triples", "application/ld+json"])
+def test_a_post_in_a_media_type_the_protocol_does_not_know_is_415_listing_the_accepted_ones(server, media_type):
+    response = server.post("/sparql", data=f"<{ARTICLE}> <urn:p> 'x' .", headers={"Content-Type": media_type})
+    assert response.status_code == 415, response.text
+    assert response.text == (f"POST with {media_type} is not accepted; the accepted request media types are "
+                             "application/x-www-form-urlencoded (query=...) and application/sparql-query (the "
+                             "query as the body); this endpoint is read-only (no Graph Store writes)\n")
+
+
 def test_read_only_every_write_is_refused_and_nothing_changes(server):
     before = server.get("/health").json()["triples"]
     insert = f"INSERT DATA {{ <{ARTICLE}> <urn:p> 'x' }}"
@@ -200,7 +210,6 @@ def test_read_only_every_write_is_refused_and_nothing_changes(server):
         server.post("/sparql", data={"update": insert}),
         server.post("/sparql", data=insert, headers={"Content-Type": "application/sparql-update"}),
         server.post("/sparql", data={"query": insert}),
-        server.post("/sparql", data=f"<{ARTICLE}> <urn:p> 'x' .", headers={"Content-Type": "text/turtle"}),
         server.get("/sparql", params={"query": f"DELETE WHERE {{ <{ARTICLE}> ?p ?o }}"}),
     ]
     for response in attempts:
