@@ -43,7 +43,7 @@ class AccessLog:
         self._stamp = ""
 
     def write(self, method: str, path: str, status: int | str, ms: float, size: int, query: str,
-              client: str, cache: str | None = None) -> None:
+              client: str, cache: str | None = None, service_failed: str | None = None) -> None:
         if self.fd is None:
             return
         now = time.time()
@@ -52,7 +52,8 @@ class AccessLog:
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         line = (f"{self._stamp} kg.access method={_value(method)} path={_value(path)} status={status} "
                 f"ms={ms:.2f} bytes={size} query={query} client={_value(client)}"
-                f"{f' cache={cache}' if cache else ''}\n")
+                f"{f' cache={cache}' if cache else ''}"
+                f"{f' service_failed={_value(service_failed)}' if service_failed else ''}\n")
         os.write(self.fd, line.encode("utf-8", "replace"))
 
 
@@ -65,5 +66,6 @@ def install(app: Flask, access_log: AccessLog) -> None:
     def log_request(response: Response) -> Response:
         ms = (time.perf_counter() - g.get("kg_started", time.perf_counter())) * 1000
         access_log.write(request.method, request.path, response.status_code, ms, response.content_length or 0,
-                         query_digest(g.get("kg_query")), request.remote_addr or "-")
+                         query_digest(g.get("kg_query")), request.remote_addr or "-",
+                         service_failed=",".join(dict.fromkeys(e for e, _ in g.get("kg_service_failures", ()))))
         return response

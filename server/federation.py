@@ -48,7 +48,7 @@ log = logging.getLogger("kg.federation")
 MB = 1024 * 1024
 MAX_FORWARDED_QUERY = 1 * MB  # a SERVICE block is a piece of a query already held to max_query_bytes
 RESULT_TYPES = "application/sparql-results+json, application/sparql-results+xml;q=0.9"
-_PATH = re.compile(r"/([A-Za-z0-9_-]{16,})/(\d+)")
+_PATH = re.compile(r"/([A-Za-z0-9_-]{16,})/(n?)(\d+)")  # n: a SERVICE nested in another's block
 _ROUTE = re.compile(r"=(?=https?://)")
 
 
@@ -98,6 +98,7 @@ class Call:
     token: str
     prefix: str
     failures: list[tuple[str, int, str]] = field(default_factory=list)  # (relay IRI, status, message)
+    nested: list[str] = field(default_factory=list)  # the IRI of each nested SERVICE, by its `n` index
 
 
 class ServiceRelay:
@@ -133,15 +134,36 @@ class ServiceRelay:
                 del self._calls[token]
 
     def rewrite(self, query: str, info: QueryInfo, call: Call) -> str:
-        """`query` with every SERVICE target the policy found (and allowed) replaced by its relay IRI."""
+        """`query` with every SERVICE target the policy found (and allowed) replaced by its relay IRI.
+
+        A SERVICE nested in another's block (wikibase:label in Wikidata's) gets a relay IRI marked `n`: when the
+        outer block is forwarded, the relay puts the nested IRI back, so the remote endpoint sees the block as
+        written; and should Oxigraph read the braces otherwise and call the nested IRI itself, the relay refuses.
+        So nesting is judged by our tokenizer, but no reading of the text makes Oxigraph call an endpoint itself."""
         parts, last = [], 0
-        for target, (start, end) in zip(info.services, info.service_spans, strict=True):
-            if target not in self.endpoints:  # the policy refuses such a query before it gets here
+        for target, parent, (start, end) in zip(info.services, info.service_parents, info.service_spans,
+                                                strict=True):
+            if parent is not None and target is not None:
+                relay_iri = f"{call.prefix}n{len(call.nested)}"
+                call.nested.append(target)
+            elif target in self.endpoints:
+                relay_iri = f"{call.prefix}{self.endpoints.index(target)}"
+            else:  # the policy refuses such a query before it gets here
                 raise ValueError(f"SERVICE <{target}> is not allowed")
-            parts += [query[last:start], f"<{call.prefix}{self.endpoints.index(target)}>"]
+            parts += [query[last:start], f"<{relay_iri}>"]
             last = end
         parts.append(query[last:])
         return "".join(parts)
+
+    def failures(self, call: Call) -> tuple[tuple[str, str], ...]:
+        """(endpoint, why) for each SERVICE call of `call` that failed, once each: under SILENT the query still
+        answers, and the caller says what is missing."""
+        seen: dict[tuple[str, str], None] = {}
+        for iri, _, message in call.failures:
+            index = iri.rsplit("/", 1)[1]
+            endpoint = call.nested[int(index[1:])] if index.startswith("n") else self.endpoints[int(index)]
+            seen[(endpoint, message)] = None
+        return tuple(seen)
 
     def explain(self, status: int, message: str, call: Call) -> tuple[int, str]:
         """Why a query of `call` failed: the relay's own reason if a SERVICE call failed it, else the engine's
@@ -149,6 +171,8 @@ class ServiceRelay:
         for iri, failed_status, reason in reversed(call.failures):
             if iri in message:
                 return failed_status, reason
+        for index, endpoint in enumerate(call.nested):
+            message = message.replace(f"{call.prefix}n{index}", endpoint)
         for index, endpoint in enumerate(self.endpoints):
             message = message.replace(f"{call.prefix}{index}", endpoint)
         return status, message
@@ -163,8 +187,18 @@ class ServiceRelay:
         with self._lock:
             return self._calls.get(token)
 
+    def refuse_nested(self, call: Call, index: int) -> tuple[int, str, bytes]:
+        """Oxigraph called a nested SERVICE itself (it read the braces otherwise than the policy): never."""
+        message = (f"SERVICE <{call.nested[index]}> is allowed only inside the block of an allowed SERVICE, which "
+                   "evaluates it; here the engine would have called it itself")
+        call.failures.append((f"{call.prefix}n{index}", 403, message))
+        log.warning("nested service=%s refused: called outside its enclosing SERVICE", call.nested[index])
+        return 403, "text/plain; charset=utf-8", message.encode("utf-8")
+
     def forward(self, call: Call, index: int, query: str, accept: str) -> tuple[int, str, bytes]:
         """Call endpoint `index` with `query`: (status, Content-Type, body) for the engine."""
+        for nested_index, nested in enumerate(call.nested):  # the block as the query wrote it (see rewrite)
+            query = query.replace(f"<{call.prefix}n{nested_index}>", f"<{nested}>")
         endpoint = self.endpoints[index]
         url = self.routes.get(endpoint, endpoint)
         digest = hashlib.sha256(query.encode("utf-8")).hexdigest()[:12]
@@ -268,8 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         match = _PATH.fullmatch(split.path)
         call = relay.lookup(match[1]) if match else None
-        if call is None or not match or int(match[2]) >= len(relay.endpoints):
+        if call is None or not match or int(match[3]) >= len(call.nested if match[2] else relay.endpoints):
             return self._refuse(404, "no such SERVICE relay (it exists only while its query runs)")
+        if match[2]:
+            return self._answer(*relay.refuse_nested(call, int(match[3])))
         query = self._read_query(split.query)
         if query is None:
             return self._refuse(415, "the SERVICE relay takes a SPARQL query (GET ?query=, or POST as "
@@ -277,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
         info = inspect(query, "http://127.0.0.1/")
         if info.update_keyword or info.form is None:
             return self._refuse(403, "the SERVICE relay passes SPARQL queries only")
-        self._answer(*relay.forward(call, int(match[2]), query, self.headers.get("Accept") or RESULT_TYPES))
+        self._answer(*relay.forward(call, int(match[3]), query, self.headers.get("Accept") or RESULT_TYPES))
         return None
 
     def _read_query(self, query_string: str) -> str | None:

@@ -33,6 +33,16 @@ MAX_FIELDS = 100
 # A graph answer's blank-node labels differ between query processes: the same ETag means the same graph,
 # not the same bytes, so its ETag is weak.
 GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+# Names each SERVICE call that failed while the query still answered (SERVICE SILENT), and why.
+SERVICE_FAILURES = "KG-Service-Failures"
+
+
+def service_failures_header(failures: Sequence[tuple[str, str]]) -> str:
+    """One quoted string per failed call (RFC 9110 list syntax), ASCII only: `"SERVICE <...> could not ..."`."""
+    def quoted(text: str) -> str:
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+        return '"' + "".join(c for c in text.replace("\\", "\\\\").replace('"', '\\"') if c.isprintable()) + '"'
+    return ", ".join(quoted(message) for _, message in failures)
 
 
 def _parse_form(raw: bytes, where: str) -> list[tuple[str, str]]:
@@ -135,6 +145,9 @@ def respond(query: str, format_param: str | Sequence[str] | None, default_graphs
     result = service.run(query, fmt, default_graph_uris=default_graphs, named_graph_uris=named_graphs)
     response = Response(result.body, content_type=result.media_type)
     response.vary.add("Accept")
+    if result.service_failures:  # SERVICE SILENT answered without them: say so
+        response.headers[SERVICE_FAILURES] = service_failures_header(result.service_failures)
+        g.kg_service_failures = result.service_failures
     if etag:
         return _cacheable(response, etag, weak=form in GRAPH_FORMS)
     response.headers["Cache-Control"] = "no-store" if info.volatile else "no-cache"
@@ -184,7 +197,7 @@ def install(app: Flask) -> None:
     @app.after_request
     def cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = "*"  # public, read-only data; no credentials
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Type"
+        response.headers["Access-Control-Expose-Headers"] = f"ETag, Content-Type, {SERVICE_FAILURES}"
         return response
 
     @app.errorhandler(QueryError)

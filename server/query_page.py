@@ -182,6 +182,7 @@ class Outcome:
     boolean: bool | None = None
     graph_text: str | None = None
     truncated: bool = False
+    service_failures: list[str] = field(default_factory=list)  # why SERVICE SILENT calls gave nothing
 
 
 @dataclass
@@ -209,7 +210,8 @@ def run_query(query: str, namer: Namer) -> Outcome | PageError:
         return PageError(int(exc.status), str(exc.message))
     elapsed_ms = (time.perf_counter() - started) * 1000
 
-    outcome = Outcome(form=result.form, elapsed_ms=elapsed_ms)
+    outcome = Outcome(form=result.form, elapsed_ms=elapsed_ms,
+                      service_failures=[message for _, message in result.service_failures])
     if result.form in ("CONSTRUCT", "DESCRIBE"):
         text = result.body.decode("utf-8", errors="replace")
         outcome.row_count = sum(1 for _ in ox.parse(result.body, ox.RdfFormat.TURTLE))

@@ -15,6 +15,7 @@ Oxigraph (it never fetches), and is held to the graphs we have so that a mistake
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ _SERVICE = re.compile(
     rf"(?<![\w:/?$@#%\\-])service(?![\w:]){_GAP}(?:silent(?![\w:]){_GAP})?(?P<target>[^\s{{#]*)",
     re.IGNORECASE,
 )
+_GAP_ONLY = re.compile(_GAP)
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -87,6 +89,9 @@ class QueryInfo:
     # (start, end) in the query text of each SERVICE target that `services` lists, in the same order: where
     # the query service puts its relay IRI (server/federation.py), so the rewrite and the check agree.
     service_spans: tuple[tuple[int, int], ...] = ()
+    # For each SERVICE, the index of the SERVICE whose block it sits in (by our reading of the braces), or None:
+    # a SERVICE inside another's block is sent to that endpoint as written, and evaluated there.
+    service_parents: tuple[int | None, ...] = ()
 
 
 def _unescape_iri(text: str) -> str:
@@ -110,6 +115,8 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
     depth = max_depth = 0
     volatile = False
     recent: list[str | None] = [None, None]  # the last two keywords (upper case) or resolved IRIs
+    open_braces: list[int] = []
+    blocks: dict[int, int] = {}  # offset of each `{` token -> offset of its matching `}`
 
     for match in _TOKEN.finditer(query):
         kind, text = match.lastgroup, match[0]
@@ -127,8 +134,12 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
         elif kind == "open":
             depth += 1
             max_depth = max(max_depth, depth)
+            if text == "{":
+                open_braces.append(match.start())
         elif kind == "close":
             depth -= 1
+            if text == "}" and open_braces:
+                blocks[open_braces.pop()] = match.start()
         elif kind == "pname" and recent[-1] == "PREFIX":
             value = "PREFIX " + text[:-1]  # remembered for the IRI that follows
         elif kind == "iri":
@@ -150,8 +161,11 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
 
     services: list[str | None] = []
     spans: list[tuple[int, int]] = []
+    keyword_starts: list[int] = []
     for match in _SERVICE.finditer(query):
         target, start = match["target"], match.start("target")
+        if target.startswith(("<", "?", "$")) or ":" in target:
+            keyword_starts.append(match.start())
         if target.startswith("<"):
             iri = re.match(_IRI, target)
             iri_text = _unescape_iri(iri[0][1:-1]) if iri else ""
@@ -173,7 +187,27 @@ def inspect(query: str, base_iri: str) -> QueryInfo:
         raw += 1 if bracket[0] in "([{" else -1
         raw_max = max(raw_max, raw)
     return QueryInfo(form, update, tuple(services), tuple(from_graphs), tuple(from_named), max_depth,
-                     volatile or bool(services), raw_max, tuple(spans))
+                     volatile or bool(services), raw_max, tuple(spans),
+                     _service_parents(query, keyword_starts, spans, blocks))
+
+
+def _service_parents(query: str, starts: Sequence[int], spans: Sequence[tuple[int, int]],
+                     blocks: dict[int, int]) -> tuple[int | None, ...]:
+    """For each SERVICE (its keyword's offset), the innermost earlier SERVICE whose `{ ... }` block holds it.
+    A SERVICE has a block only if a `{` token follows its target with nothing but space and comments between
+    (one in a comment or string has none)."""
+    opens = sorted(blocks)
+    extents: list[tuple[int, int] | None] = []
+    for _, target_end in spans:
+        following = bisect.bisect_left(opens, target_end)
+        opening = opens[following] if following < len(opens) else None
+        extents.append((opening, blocks[opening]) if opening is not None
+                       and _GAP_ONLY.fullmatch(query, target_end, opening) else None)
+    parents: list[int | None] = []
+    for index, start in enumerate(starts):
+        holders = [i for i in range(index) if (extent := extents[i]) and extent[0] < start < extent[1]]
+        parents.append(max(holders, key=lambda i: extents[i][0]) if holders else None)  # type: ignore[index]
+    return tuple(parents)
 
 
 class QueryPolicy:
@@ -196,12 +230,12 @@ class QueryPolicy:
         if info.raw_depth > MAX_RAW_DEPTH:
             raise PolicyError(400, f"the query text nests brackets {info.raw_depth} deep (counting those in "
                                    f"strings and comments too); the limit is {MAX_RAW_DEPTH}")
-        for target in info.services:
-            if target not in self.allowed_services:
-                allowed = ", ".join(f"<{s}>" for s in sorted(self.allowed_services)) or "none"
-                shown = f"<{target}>" if target else "with a variable, relative or unknown-prefix target"
-                raise PolicyError(403, f"SERVICE {shown} is not allowed (every SERVICE in the text is "
-                                       f"checked, even in a comment or string); allowed: {allowed}")
+        for target in self.refused_services(info):
+            allowed = ", ".join(f"<{s}>" for s in sorted(self.allowed_services)) or "none"
+            shown = f"<{target}>" if target else "with a variable, relative or unknown-prefix target"
+            raise PolicyError(403, f"SERVICE {shown} is not allowed (every SERVICE in the text is checked, even "
+                                   f"in a comment or string); allowed: {allowed}, and any SERVICE with an IRI "
+                                   "inside one of their blocks (such as wikibase:label), which they evaluate")
         for clause, graphs in (("FROM", info.from_graphs), ("FROM NAMED", info.from_named),
                                ("default-graph-uri", default_graph_uris),
                                ("named-graph-uri", named_graph_uris)):
@@ -211,6 +245,14 @@ class QueryPolicy:
                     raise PolicyError(403, f"{clause} <{graph}> is refused: this endpoint reads no files "
                                            f"and fetches nothing; it holds the graphs {held}")
         return info
+
+    def refused_services(self, info: QueryInfo) -> list[str | None]:
+        """The SERVICE targets that are neither allowed nor nested (with an IRI) in an allowed SERVICE's block."""
+        passed: list[bool] = []
+        for target, parent in zip(info.services, info.service_parents, strict=True):
+            passed.append(target in self.allowed_services
+                          or (target is not None and parent is not None and passed[parent]))
+        return [target for target, ok in zip(info.services, passed, strict=True) if not ok]
 
 
 __all__ = ["FORMS", "MAX_DEPTH", "PolicyError", "QueryInfo", "QueryPolicy", "inspect"]

@@ -36,6 +36,7 @@ class QueryResult:
     body: bytes
     media_type: str  # with charset
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    service_failures: tuple[tuple[str, str], ...] = ()  # (endpoint, why) of SERVICE SILENT calls that failed
 
 
 class QueryError(Exception):
@@ -192,6 +193,7 @@ class QueryService:
             options["named_graphs"] = list(named_graph_uris)
         else:  # the union of the named graphs, unless the query names its own dataset
             options["union"] = not (info.from_graphs or info.from_named)
+        failures: tuple[tuple[str, str], ...] = ()
         if self.relay is None or not info.services:
             reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
         else:
@@ -200,9 +202,10 @@ class QueryService:
                 reply = self.pool.run((relayed, fmt, options), self.settings.query_timeout_s)
                 if reply[0] != "ok":
                     reply = ("error", *self.relay.explain(reply[1], reply[2], call))
+                failures = self.relay.failures(call)
         if reply[0] != "ok":
             raise QueryError(reply[1], reply[2])
-        return QueryResult(reply[1], formats.media_type(fmt), form)
+        return QueryResult(reply[1], formats.media_type(fmt), form, failures)
 
     def state(self) -> dict[str, Any]:
         return self.pool.state()

@@ -9,15 +9,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
 
 from server.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
 
+T = TypeVar("T")
 BASE_IRI = "http://127.0.0.1:8000/"  # the default; tests pin it so expected IRIs do not depend on the port
 
 
@@ -52,6 +54,27 @@ class RunningServer:
 
     def post(self, path: str, **kwargs: object) -> requests.Response:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+    """Poll `check` until it returns something truthy, and return that; fail naming `what` at the deadline.
+    For events another process makes happen on its own time (a log line, a replacement process)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout_s:g} s for {what}")
+        time.sleep(0.05)
+
+
+def log_lines(server: RunningServer, *parts: str, timeout_s: float = 30) -> list[str]:
+    """The server's log lines that contain every one of `parts`, once at least one is there (polled)."""
+    def matching() -> list[str]:
+        return [line for line in server.log.read_text(errors="replace").splitlines()
+                if all(part in line for part in parts)]
+    return wait_for(matching, f"a log line with {' and '.join(map(repr, parts))}", timeout_s)
 
 
 def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:

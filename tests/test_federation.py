@@ -22,10 +22,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import requests
-from conftest import BASE_IRI, RunningServer, free_port, golden_text, start_server, stop_server, wait_until_up
+from conftest import (
+    BASE_IRI,
+    RunningServer,
+    free_port,
+    golden_text,
+    log_lines,
+    start_server,
+    stop_server,
+    wait_until_up,
+)
 
 from server.federation import ServiceRelay, call_time_limit, routes
 from server.query_policy import QueryPolicy
@@ -184,6 +194,29 @@ def test_without_wikidata_the_federated_queries_answer_from_our_graph_alone(serv
     assert {row["russian"] + row["french"] + row["description"] for row in names} == {""}
 
 
+WIKIDATA_DOWN = (f'"SERVICE <{WIKIDATA_SPARQL}> could not be reached: ConnectionRefusedError: [Errno 111] '
+                 'Connection refused"')
+
+
+@pytest.mark.parametrize("name", FEDERATED)
+def test_a_silent_service_that_failed_is_named_in_a_header_on_the_page_and_in_the_access_log(server, name):
+    """SERVICE SILENT still answers, but the answer says what is missing from it, and why."""
+    response = server.get(f"/queries/{name}", params={"format": "csv"})
+    assert response.status_code == 200
+    assert response.headers["KG-Service-Failures"] == WIKIDATA_DOWN
+    assert "KG-Service-Failures" in response.headers["Access-Control-Expose-Headers"]
+    log_lines(server, f"path=/queries/{name} status=200", f"service_failed={WIKIDATA_SPARQL}")
+    page = server.get(f"/queries/{name}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.url.startswith(server.url + "/?query=")
+    note = re.search(r'<div class="notice service-failures" id="service-failures" role="status">(.*?)</div>',
+                     page.text, re.S)
+    assert note, "no note above the results"
+    assert "Answered without a remote endpoint (SERVICE SILENT)" in note[1]
+    assert f"SERVICE &lt;{WIKIDATA_SPARQL}&gt; could not be reached: ConnectionRefusedError" in note[1]
+    ours = server.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert "KG-Service-Failures" not in ours.headers
+
+
 # --- how SERVICE calls are made -----------------------------------------------------------------------
 
 def test_a_service_call_names_the_project_in_its_user_agent(federating, recorder):
@@ -337,3 +370,75 @@ def test_each_service_block_lists_the_items_the_graph_links_for_it(settings):
             f"{prefixes}SELECT DISTINCT ?item WHERE {{{local}", base_iri=settings.base_iri,
             use_default_graph_as_union=True)}
         assert listed == found, name
+
+
+# --- SERVICE inside an allowed SERVICE: Wikidata's own services (wikibase:label, wikibase:mwapi, ...) --------
+
+NESTED_LABEL = """PREFIX wikibase: <http://wikiba.se/ontology#>
+PREFIX bd: <http://www.bigdata.com/rdf#>
+SELECT ?x WHERE {{
+  SERVICE <{url}> {{
+    ?item <http://www.w3.org/2000/01/rdf-schema#label> ?x .
+    SERVICE wikibase:label {{ bd:serviceParam wikibase:language "en". }}
+  }}
+}}"""
+
+
+def test_a_service_nested_in_an_allowed_block_reaches_that_endpoint_as_written(federating, recorder):
+    before = len(recorder.requests)
+    response = federating.get("/sparql", params={"query": NESTED_LABEL.format(url=recorder.url + "/ok")})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"]["bindings"] == [{"x": {"type": "literal", "value": "from afar"}}]
+    [(method, path, _, body)] = recorder.requests[before:]
+    assert (method, path) == ("POST", "/ok")
+    forwarded = parse_qs(body.decode())["query"][0]
+    assert re.search(r"SERVICE <http://wikiba\.se/ontology#label> \{\s*<http://www\.bigdata\.com/rdf#serviceParam> "
+                     r'<http://wikiba\.se/ontology#language> "en"', forwarded), forwarded
+    assert not re.search(r"127\.0\.0\.1:\d+/[\w-]{16,}/", forwarded)  # no relay IRI leaks to the remote endpoint
+
+
+def test_a_nested_only_service_is_still_refused_at_top_level_or_in_a_block_not_allowed(federating, recorder):
+    top = ("PREFIX wikibase: <http://wikiba.se/ontology#> PREFIX bd: <http://www.bigdata.com/rdf#> "
+           'SELECT * WHERE { SERVICE wikibase:label { bd:serviceParam wikibase:language "en". } }')
+    after = NESTED_LABEL.format(url=recorder.url + "/ok").replace(
+        "}\n  }\n}", "}\n  }\n  SERVICE <http://127.0.0.1:9/x> {}\n}")
+    in_canary = NESTED_LABEL.format(url=recorder.url + "/canary")
+    for query, refused in ((top, "http://wikiba.se/ontology#label"), (after, "http://127.0.0.1:9/x"),
+                           (in_canary, recorder.url + "/canary")):
+        response = federating.get("/sparql", params={"query": query})
+        assert response.status_code == 403, query
+        assert response.text.startswith(f"SERVICE <{refused}> is not allowed"), response.text
+        assert "any SERVICE with an IRI inside one of their blocks (such as wikibase:label)" in response.text
+    assert recorder.paths("/canary") == []
+
+
+def test_the_relay_refuses_a_nested_service_the_engine_would_call_itself(relay, recorder):
+    """Nesting is read by our tokenizer; were Oxigraph to read the braces otherwise and call the nested
+    SERVICE itself, it would reach the relay's `n` address, which never forwards."""
+    policy = QueryPolicy(BASE_IRI, [], relay.endpoints)
+    info = policy.check(NESTED_LABEL.format(url=WIKIDATA_SPARQL))
+    before = len(recorder.requests)
+    with relay.call() as call:
+        rewritten = relay.rewrite(NESTED_LABEL.format(url=WIKIDATA_SPARQL), info, call)
+        assert f"SERVICE <{call.prefix}n0>" in rewritten and "wikiba.se/ontology#label" not in rewritten
+        refused = _post(relay, f"/{call.token}/n0", "SELECT * WHERE { ?s ?p ?o }")
+        assert refused.status_code == 403
+        assert refused.text == ("SERVICE <http://wikiba.se/ontology#label> is allowed only inside the block of an "
+                                "allowed SERVICE, which evaluates it; here the engine would have called it itself")
+        assert _post(relay, f"/{call.token}/n1", "SELECT * WHERE { ?s ?p ?o }").status_code == 404
+    assert recorder.requests[before:] == []
+
+
+def test_the_readme_federation_example_with_wikidata_labels_runs_as_pasted(server):
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Wikidata's labels, as on the Wikidata Query Service.**", 1)[1]
+    query = re.search(r"```sparql\n(.*?)```", section, re.S)[1]
+    assert "SERVICE wikibase:label" in query
+    response = server.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+    assert response.status_code == 200, response.text  # the policy lets it through; SILENT keeps our rows
+    assert response.text.splitlines() == ["label,item,headquartersLabel", "European Union,http://www.wikidata.org/"
+                                          "entity/Q458,", "NATO,http://www.wikidata.org/entity/Q7184,",
+                                          "United Nations,http://www.wikidata.org/entity/Q1065,"]
+    assert response.headers["KG-Service-Failures"] == WIKIDATA_DOWN  # the test servers reach no Wikidata
+    assert set(re.findall(r"wd:(Q\d+)", query)) <= _verified("items.tsv")
+    assert set(re.findall(r"wdt:(P\d+)", query)) <= _verified("properties.tsv")

@@ -420,3 +420,16 @@ def test_narrow_screen(site: RunningServer, browser: Browser) -> None:
         assert tab.problems == []
     finally:
         tab.close()
+
+
+def test_js_a_silent_service_that_failed_is_noted_above_the_results(site: RunningServer, tab_on: Tab) -> None:
+    """The test servers route Wikidata to a closed port: SERVICE SILENT answers, and the page says what failed."""
+    page = tab_on.page
+    page.goto(site.url + "/")
+    page.fill("#query", "SELECT ?x WHERE { SERVICE SILENT <https://query.wikidata.org/sparql> { ?s ?p ?x } }")
+    page.click("#run")
+    page.wait_for_selector("#service-failures")
+    note = page.inner_text("#service-failures")
+    assert note.startswith("Answered without a remote endpoint (SERVICE SILENT)")
+    assert "SERVICE <https://query.wikidata.org/sparql> could not be reached: ConnectionRefusedError" in note
+    assert page.locator(".results-head + #service-failures").count() == 1  # above the results

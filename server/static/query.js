@@ -146,6 +146,18 @@
       el("pre", { class: "graph", id: "graph-text", tabindex: "0", "aria-label": "Result graph in Turtle" }, text));
   }
 
+  // SERVICE SILENT calls that failed: the server names them in a header; say so above the results.
+  function showServiceFailures(header) {
+    if (!header) return;
+    const messages = (header.match(/"(?:[^"\\]|\\.)*"/g) || []).map((q) => q.slice(1, -1).replace(/\\(.)/g, "$1"));
+    const note = el("div", { class: "notice service-failures", id: "service-failures", role: "status" },
+      el("p", null, "Answered without a remote endpoint (SERVICE SILENT): its columns are empty where it would " +
+        "have answered."),
+      el("ul", null, ...messages.map((m) => el("li", null, m))));
+    const head = results.querySelector(".results-head");
+    if (head) head.after(note); else results.prepend(note);
+  }
+
   function renderError(code, reason, message) {
     status.textContent = "";
     results.replaceChildren(el("div", { class: "error", role: "alert", id: "error" },
@@ -199,6 +211,7 @@
       } else {
         renderGraph(body, query, ms);
       }
+      if (response.ok) showServiceFailures(response.headers.get("KG-Service-Failures"));
       const pageUrl = data.root + "/?" + new URLSearchParams({ query: query });
       if (pageUrl.length <= GET_LIMIT && location.pathname + location.search !== pageUrl) {
         history.pushState({ query: query }, "", pageUrl);
