@@ -16,6 +16,7 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -94,7 +95,7 @@ def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max
             if fmt not in GRAPH_FORMATS:
                 return ("error", 406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt}' is for "
                                       "SELECT and ASK; use ttl, nt, jsonld or rdfxml")
-            ox.serialize(results, out, GRAPH_FORMATS[fmt], prefixes=prefixes if fmt == "ttl" else None)
+            ox.serialize(_distinct(results), out, GRAPH_FORMATS[fmt], prefixes=prefixes if fmt == "ttl" else None)
         else:
             if fmt not in RESULT_FORMATS:
                 return ("error", 406, f"a SELECT or ASK query answers a result table; format '{fmt}' is for "
@@ -111,6 +112,15 @@ def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max
         return ("error", 502 if isinstance(error, OSError) else 400,
                 f"the query failed: {type(error).__name__}: {error}")
     return ("ok", out.getvalue())
+
+
+def _distinct(triples: ox.QueryTriples) -> Iterator[ox.Triple]:
+    """Each triple once: a graph is a set, and Oxigraph's CONSTRUCT repeats a triple for each solution making it."""
+    seen: set[ox.Triple] = set()
+    for triple in triples:
+        if triple not in seen:
+            seen.add(triple)
+            yield triple
 
 
 def serve_queries(conn: Connection, settings: Settings) -> None:

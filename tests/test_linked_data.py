@@ -387,3 +387,36 @@ def test_dumps_are_the_same_bytes_from_every_worker(server: RunningServer) -> No
                                                                       "Connection": "close"}, timeout=30).content
               for _ in range(8)}
     assert len(bodies) == 1
+
+
+# --- documents without repeats -------------------------------------------------------------------------------
+
+def every_resource() -> list[str]:
+    """The slugs of every IRI under id/ that the graph mentions, as subject or object (from the files)."""
+    data = union()
+    iris = {str(t) for triple in data for t in (triple[0], triple[2])
+            if isinstance(t, URIRef) and str(t).startswith(str(KG))}
+    return sorted(iri[len(str(KG)):] for iri in iris)
+
+
+def test_no_document_repeats_a_triple_in_any_format_and_counts_agree(server: RunningServer) -> None:
+    slugs = every_resource()
+    assert len(slugs) > 200
+    with requests.Session() as session:  # keep-alive: about 700 requests
+        for slug in slugs:
+            nt = session.get(f"{server.url}/doc/{slug}.nt", timeout=30)
+            assert nt.status_code == 200, slug
+            lines = [line for line in nt.text.splitlines() if line.strip()]
+            repeated = [line for line, n in Counter(lines).items() if n > 1]
+            assert not repeated, f"/doc/{slug}.nt repeats {repeated[:3]}"
+            for fmt in ("ttl", "jsonld"):
+                answer = session.get(f"{server.url}/doc/{slug}.{fmt}", timeout=30)
+                assert len(parse(answer, fmt)) == len(lines), (slug, fmt)
+
+
+def test_the_description_query_on_the_query_page_counts_distinct_triples(server: RunningServer) -> None:
+    lines = {line for line in server.get("/doc/nato.nt").text.splitlines() if line.strip()}
+    page = server.get("/doc/nato.html")
+    query_url = re.search(r'href="(/\?query=[^"]+)"', page.text)[1].replace("&amp;", "&")
+    shown = server.get(query_url)
+    assert re.search(r'<span class="count">([\d,]+) triples</span>', shown.text)[1] == f"{len(lines):,}"
