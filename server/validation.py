@@ -192,6 +192,25 @@ def _ontology_terms_documented(files: Files) -> Iterator[str]:
                 yield f"{files.short(term)} has no English {files.short(predicate).split('#')[-1]}"
 
 
+def _expulsion_parts_fit_their_whole(files: Files) -> Iterator[str]:
+    """A part has its whole's agent, and the parts of a whole count no more people than the whole: so summing
+    kgo:numberOfPeople over kgo:WholeExpulsion counts everyone once."""
+    data, kgo = files.data, files.kgo
+    parts_of: dict[URIRef, list[int]] = {}
+    for part in sorted(data.subjects(RDF.type, kgo.ExpulsionPart)):
+        for whole in data.objects(part, kgo.partOf):
+            if set(data.objects(part, kgo.agent)) != set(data.objects(whole, kgo.agent)):
+                yield f"{files.label(part)}: its agent is not the agent of its whole, {files.label(whole)}"
+            count = data.value(part, kgo.numberOfPeople)
+            if count is not None:
+                parts_of.setdefault(whole, []).append(int(count))
+    for whole, counts in sorted(parts_of.items()):
+        total = data.value(whole, kgo.numberOfPeople)
+        if total is not None and sum(counts) > int(total):
+            yield (f"{files.label(whole)}: its parts count {sum(counts)} people, more than its own "
+                   f"kgo:numberOfPeople {int(total)}")
+
+
 def _stored_queries_parse(files: Files) -> Iterator[str]:
     from rdflib.plugins.sparql.parser import parseQuery
 
@@ -218,6 +237,8 @@ CHECKS: list[Check] = [
     Check("wikidata", "every Wikidata ID is in the verified list", _wikidata_ids_verified),
     Check("labels", "every actor has an English label", _actors_have_english_labels),
     Check("terms", "every ontology term has an English label and comment", _ontology_terms_documented),
+    Check("counts", "every part of an expulsion has its whole's agent and fits in its count",
+          _expulsion_parts_fit_their_whole),
     Check("queries", "every stored query's header and SPARQL parse", _stored_queries_parse),
 ]
 

@@ -164,3 +164,45 @@ def test_cq8_the_wikidata_item_of_each_expelling_country(ask):
     rows = ask("cq8-wikidata-items")
     assert [(label, item) for _, label, item in rows] == [(k, WD + v) for k, v in expected.items()]
     assert len(rows) == 26  # NATO and 26 named countries
+
+
+# --- counting without a trap -----------------------------------------------------------------------------
+
+def test_russians_expelled_per_country_as_the_article_counts_them(ask):
+    """Every number is the article's own for that country; the United States' is its 60 ("ordering out 60
+    Russians"), not 60 + 48 + 12; no number where the article gives none."""
+    assert ask("russians-expelled-per-country") == [
+        ("kg:united-states", "United States", "60"),
+        ("kg:united-kingdom", "United Kingdom", "23"),
+        ("kg:france", "France", "4"), ("kg:germany", "Germany", "4"), ("kg:poland", "Poland", "4"),
+        ("kg:czech-republic", "Czech Republic", "3"), ("kg:lithuania", "Lithuania", "3"),
+        ("kg:moldova", "Moldova", "3"),
+        ("kg:denmark", "Denmark", "2"), ("kg:italy", "Italy", "2"), ("kg:netherlands", "Netherlands", "2"),
+        ("kg:spain", "Spain", "2"),
+        ("kg:belgium", "Belgium", "1"), ("kg:croatia", "Croatia", "1"), ("kg:estonia", "Estonia", "1"),
+        ("kg:finland", "Finland", "1"), ("kg:hungary", "Hungary", "1"), ("kg:ireland", "Ireland", "1"),
+        ("kg:latvia", "Latvia", "1"), ("kg:romania", "Romania", "1"), ("kg:sweden", "Sweden", "1"),
+        ("kg:australia", "Australia", None), ("kg:canada", "Canada", None), ("kg:macedonia", "Macedonia", None),
+        ("kg:norway", "Norway", None), ("kg:ukraine", "Ukraine", None),
+    ]
+
+
+def test_summing_over_whole_expulsions_counts_each_person_once_and_parts_are_marked(settings):
+    store = native_store(load_dataset(settings))
+
+    def rows(query: str) -> list[tuple[str, ...]]:
+        prefixes = "PREFIX kg: <id/> PREFIX kgo: <ontology#>\n"
+        return [tuple(t.value.replace(settings.base_iri + "id/", "kg:") for t in row)
+                for row in store.query(prefixes + query, base_iri=settings.base_iri, use_default_graph_as_union=True)]
+
+    per_agent = ("SELECT ?agent (SUM(?n) AS ?total) WHERE {{ ?e a {cls} ; kgo:agent ?agent ; kgo:numberOfPeople ?n }}"
+                 " GROUP BY ?agent HAVING (?agent = kg:united-states)")
+    assert rows(per_agent.format(cls="kgo:Expulsion")) == [("kg:united-states", "120")]  # the trap, still there
+    assert rows(per_agent.format(cls="kgo:WholeExpulsion")) == [("kg:united-states", "60")]  # the easy way
+    assert rows("SELECT ?part ?whole ?n WHERE { ?part a kgo:ExpulsionPart ; kgo:partOf ?whole ; "
+                "kgo:numberOfPeople ?n } ORDER BY ?n") == [
+        ("kg:expulsion-of-un-diplomats-by-united-states", "kg:expulsion-by-united-states", "12"),
+        ("kg:expulsion-of-intelligence-officers-by-united-states", "kg:expulsion-by-united-states", "48")]
+    unmarked = rows("SELECT ?e WHERE { ?e a kgo:Expulsion FILTER NOT EXISTS { ?e a kgo:WholeExpulsion } "
+                    "FILTER NOT EXISTS { ?e a kgo:ExpulsionPart } }")
+    assert unmarked == []  # every expulsion is marked one or the other

@@ -45,6 +45,9 @@ def _broken_copy(tmp: Path) -> Path:
     text = text.replace("    kgo:speaker kg:jim-mattis ;\n", "")
     text = text.replace('"colossal pressure, colossal blackmail"@en', '"colossal pressure and blackmail"@en')
     statements.write_text(text, encoding="utf-8")
+    actions = tmp / "graph" / "actions.ttl"  # the United States' parts now add up to 70 of its 60 (counts)
+    actions.write_text(actions.read_text(encoding="utf-8").replace(
+        'kgo:numberOfPeople "48"^^xsd:integer', 'kgo:numberOfPeople "58"^^xsd:integer'), encoding="utf-8")
     passages = tmp / "graph" / "passages.ttl"
     passages.write_text(passages.read_text(encoding="utf-8").replace(
         'oa:start "450"^^xsd:integer', 'oa:start "451"^^xsd:integer'), encoding="utf-8")
@@ -58,6 +61,10 @@ def _broken_copy(tmp: Path) -> Path:
             "kg:sergei-lavrov owl:sameAs <http://www.wikidata.org/entity/Q123> .\n"
             # An actor without an English label (labels).
             'kg:nameless a kgo:Person ; rdfs:label "Безымянный"@ru .\n'
+            # An expulsion neither whole nor a part (shapes), and a part with another agent (counts).
+            'kg:stray-expulsion a kgo:Expulsion ; rdfs:label "Stray expulsion"@en ; kgo:targetState kg:russia .\n'
+            'kg:stray-part a kgo:Expulsion , kgo:ExpulsionPart ; rdfs:label "Stray part"@en ; '
+            'kgo:targetState kg:russia ; kgo:agent kg:germany ; kgo:partOf kg:expulsion-by-united-states .\n'
         )
     (tmp / "ontology" / "extra.ttl").write_text(
         '@prefix kgo: <ontology#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .\n'
@@ -86,6 +93,12 @@ def test_kg_validate_reports_each_broken_instance_readably(tmp_path):
     assert ("- kg:sergei-lavrov (Sergei Lavrov) is listed as having no verified Wikidata item but has "
             "owl:sameAs") in out
     assert "- kg:nameless has no English rdfs:label" in out
+    assert ("- kg:stray-expulsion (Stray expulsion): an expulsion is either a kgo:WholeExpulsion (counted in "
+            "full) or a kgo:ExpulsionPart of one") in out
+    assert ("- kg:stray-part (Stray part): its agent is not the agent of its whole, kg:expulsion-by-united-states "
+            "(The United States orders out 60 Russians)") in out
+    assert ("- kg:expulsion-by-united-states (The United States orders out 60 Russians): its parts count 70 "
+            "people, more than its own kgo:numberOfPeople 60") in out
     assert "- kgo:Undocumented has no English comment" in out
     assert "- queries/typo.rq: Expected {SelectQuery | ConstructQuery | DescribeQuery | AskQuery}" in out
     assert "- queries/stray.rq: parameter 'who' is not a variable of the query" in out

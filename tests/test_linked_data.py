@@ -168,7 +168,8 @@ def test_expulsion_description_by_hand(server: RunningServer) -> None:
     g = parse(server.get("/doc/expulsion-by-germany.rdf"), "rdf")
     e = KG["expulsion-by-germany"]
     assert own(g, e) == {
-        (RDF.type, KGO.Expulsion), (RDFS.label, Literal("Germany expels four Russian diplomats", lang="en")),
+        (RDF.type, KGO.Expulsion), (RDF.type, KGO.WholeExpulsion),
+        (RDFS.label, Literal("Germany expels four Russian diplomats", lang="en")),
         (KGO.agent, KG.germany), (KGO.targetState, KG.russia), (KGO.actedOn, KG["russian-diplomats"]),
         # "4"^^xsd:integer in actions.ttl (the files use xsd:integer: Oxigraph would store derived types so)
         (KGO.numberOfPeople, Literal("4", datatype=XSD.integer)), (KGO.status, KGO.Ordered),
@@ -286,7 +287,7 @@ def test_served_under_the_path_of_its_base_iri(tmp_path_factory: pytest.TempPath
     prefixed = start_server(tmp_path_factory.mktemp("prefix"), "--workers", "1", "--query-processes", "1",
                             "--base-iri", base, ready_path="/kg/health")
     try:
-        assert prefixed.get("/kg/health").json()["triples"] == 2074
+        assert prefixed.get("/kg/health").json()["triples"] == 2113
         for _ in range(2):  # evaluated, then from the response cache
             ask = prefixed.get("/kg/sparql", params={"query": f"ASK {{ <{nato}> ?p ?o }}", "format": "json"})
             assert ask.json()["boolean"] is True
@@ -420,3 +421,18 @@ def test_the_description_query_on_the_query_page_counts_distinct_triples(server:
     query_url = re.search(r'href="(/\?query=[^"]+)"', page.text)[1].replace("&amp;", "&")
     shown = server.get(query_url)
     assert re.search(r'<span class="count">([\d,]+) triples</span>', shown.text)[1] == f"{len(lines):,}"
+
+
+def test_the_ontology_page_explains_whole_expulsions_and_their_parts(server: RunningServer) -> None:
+    page = server.get("/ontology.html").text
+    whole = page.split('<section class="term" id="WholeExpulsion"', 1)[1].split("</section>", 1)[0]
+    assert "To count people expelled, sum kgo:numberOfPeople over whole expulsions only" in whole
+    assert "28 instances in the data" in whole
+    part = page.split('<section class="term" id="ExpulsionPart"', 1)[1].split("</section>", 1)[0]
+    assert "its count is part of the whole&#39;s, never added to it" in part
+    assert "2 instances in the data" in part
+    assert 'href="/id/expulsion-of-intelligence-officers-by-united-states"' in part
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    model = readme.split("## The model", 1)[1].split("\n## ", 1)[0]
+    assert "Sum `kgo:numberOfPeople` over `kgo:WholeExpulsion`" in model
+    assert "`russians-expelled-per-country`" in model
