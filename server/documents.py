@@ -43,6 +43,8 @@ def finish(response: Response, path: str, fmt: str, *, negotiated: bool) -> Resp
     links.append(f'<{LICENSE}>; rel="license"')
     response.headers["Link"] = ", ".join(links)
     response.vary.add("Accept")
+    if response.status_code == 200 and response.content_type:  # a browser shows N-Triples, JSON-LD inline
+        response.content_type = formats.for_browser(response.content_type, request.headers.get("Accept"))
     if negotiated and response.status_code in (200, 304):
         response.headers["Content-Location"] = url(path, fmt)
     return response

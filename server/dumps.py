@@ -137,7 +137,8 @@ def dump(ext: str) -> Response:
         abort(404, f"no dump in format '{ext}'; there are: {', '.join('dataset.' + e for e in DUMPS)}")
     body, compressed = _cached(ext)
     gzipped = request.accept_encodings["gzip"] > 0
-    response = Response(compressed if gzipped else body, content_type=DUMPS[ext])
+    response = Response(compressed if gzipped else body,
+                        content_type=formats.for_browser(DUMPS[ext], request.headers.get("Accept")))
     version = current_app.extensions["kg_dataset_version"]
     tag = hashlib.sha256("\0".join([version, ext, context_url() if ext == "jsonld" else ""]).encode()).hexdigest()
     response.set_etag(tag[:32] + ("-gzip" if gzipped else ""))
@@ -145,6 +146,7 @@ def dump(ext: str) -> Response:
     response.headers["Cache-Control"] = "public, max-age=3600"
     response.headers["Content-Disposition"] = f'inline; filename="nato-expulsions-kg.{ext}"'
     response.vary.add("Accept-Encoding")
+    response.vary.add("Accept")  # browsers get N-Triples, N-Quads as text/plain and JSON-LD as JSON, to show
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     return response.make_conditional(request)

@@ -100,6 +100,8 @@ def negotiate(form: str, accept: str | None, format_param: str | Sequence[str] |
     if not accept or not accept.strip():
         return names[0]
     offered = tuple(FORMATS[n].media_type for n in names) + tuple(aliases)
+    if not html and prefers_html(accept, offered):  # a browser where there is no page: the default, shown inline
+        return names[0]
     best = (_best_match_remembered if len(accept) <= 1024 else _best_match)(accept, offered)
     if best is None:
         raise NegotiationError(406, f"no acceptable format for this {form} query in Accept: {accept[:200]}; "
@@ -135,6 +137,32 @@ def _name_in(kind: str, wanted: str, names: tuple[str, ...]) -> str | None:
             or next((n for n in FORMATS if FORMATS[n].media_type == media), None))
 
 
+def prefers_html(accept: str | None, offered: Sequence[str]) -> bool:
+    """Does this Accept come from a browser: `text/html` named (not by a wildcard) and liked at least as much as
+    anything offered? Chromium's `text/html,...,application/xml;q=0.9,...` does; RDF clients' headers do not."""
+    if not accept or "html" not in accept:
+        return False
+    parsed = parse_accept_header(accept, MIMEAccept)
+    html = max((q for value, q in parsed if value.lower() == "text/html"), default=0)
+    return html > 0 and all(parsed.quality(media) <= html for media in offered)
+
+
+# What a browser is sent instead of a media type it would only offer to download, for the same bytes: N-Triples,
+# N-Quads and SPARQL queries are plain text, JSON-LD is JSON, RDF/XML is XML.
+INLINE_MEDIA_TYPES = {"application/n-triples": "text/plain", "application/n-quads": "text/plain",
+                      "application/sparql-query": "text/plain", "application/ld+json": "application/json",
+                      "application/rdf+xml": "application/xml"}
+
+
+def for_browser(media_type: str, accept: str | None) -> str:
+    """`media_type` (with its parameters), or the type a browser shows inline when `accept` is a browser's."""
+    bare, _, parameters = media_type.partition(";")
+    shown = INLINE_MEDIA_TYPES.get(bare.strip())
+    if shown is None or not prefers_html(accept, [bare.strip()]):
+        return media_type
+    return shown + (";" + parameters if parameters else "")
+
+
 def _best_match(accept: str, offered: tuple[str, ...]) -> str | None:
     return parse_accept_header(accept, MIMEAccept).best_match(offered)
 
@@ -148,5 +176,5 @@ def _by_media_type(media: str, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if FORMATS[n].media_type == media), None)
 
 
-__all__ = ["FORMATS", "GRAPH_FORMATS", "RESULT_FORMATS", "Format", "NegotiationError",
-           "formats_for", "kind_of", "media_type", "negotiate"]
+__all__ = ["FORMATS", "GRAPH_FORMATS", "RESULT_FORMATS", "Format", "NegotiationError", "for_browser",
+           "formats_for", "kind_of", "media_type", "negotiate", "prefers_html"]

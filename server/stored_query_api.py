@@ -71,7 +71,9 @@ def text(name: str) -> Response:
     query = catalogue().get(name) or abort(404, f"no stored query named '{name}'; see /queries")
     # BASE makes the relative IRIs (kg: <id/>) resolve the same in any SPARQL editor.
     body = f"BASE <{_settings().base_iri}>\n{query.text}"
-    return Response(body, content_type=QUERY_MEDIA_TYPE)
+    response = Response(body, content_type=formats.for_browser(QUERY_MEDIA_TYPE, request.headers.get("Accept")))
+    response.vary.add("Accept")  # a browser is shown the text (text/plain) instead of a download
+    return response
 
 
 @bp.get("/queries/<name>")

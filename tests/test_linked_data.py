@@ -436,3 +436,58 @@ def test_the_ontology_page_explains_whole_expulsions_and_their_parts(server: Run
     model = readme.split("## The model", 1)[1].split("\n## ", 1)[0]
     assert "Sum `kgo:numberOfPeople` over `kgo:WholeExpulsion`" in model
     assert "`russians-expelled-per-country`" in model
+
+
+# --- browsers see pages, not downloads ---------------------------------------------------------------------
+
+INLINE_LINKS = {  # what a browser is shown at each link of /browse and of the pages, by media type
+    "/.well-known/void": "text/turtle", "/dumps/dataset.ttl": "text/turtle", "/dumps/dataset.nt": "text/plain",
+    "/dumps/dataset.nq": "text/plain", "/dumps/dataset.jsonld": "application/json",
+    "/queries/nato-mission-size.rq": "text/plain", "/doc/nato.ttl": "text/turtle", "/doc/nato.nt": "text/plain",
+    "/doc/nato.jsonld": "application/json", "/doc/nato.rdf": "application/xml",
+}
+# What RDF clients send, and the format they keep getting.
+RDF_CLIENTS = [
+    ("application/rdf+xml, */*;q=0.1", "application/rdf+xml"),  # rdflib's Graph.parse(format="xml")
+    ("text/turtle,application/x-turtle, */*;q=0.1", "text/turtle"),  # rdflib, format="turtle"
+    ("application/ld+json, application/json;q=0.9, */*;q=0.1", "application/ld+json"),  # rdflib, json-ld
+    ("application/n-triples", "application/n-triples"),
+    ("*/*", "text/turtle"),  # curl
+]
+
+
+def test_a_browser_is_shown_every_linked_file_inline(server: RunningServer) -> None:
+    from browser import chromium, open_tab
+
+    with chromium() as browser:
+        tab = open_tab(browser, javascript=False)
+        page = tab.page
+        page.goto(server.url + "/browse")
+        linked = set(page.eval_on_selector_all("main a[href]", "as => as.map(a => a.getAttribute('href'))"))
+        assert {"/.well-known/void", "/dumps/dataset.nt", "/dumps/dataset.jsonld"} <= linked
+        for path, media in INLINE_LINKS.items():
+            response = page.goto(server.url + path)  # a download would raise "Download is starting"
+            assert response is not None and response.status == 200, path
+            assert response.headers["content-type"].split(";")[0] == media, path
+            assert page.url == server.url + path
+            shown = page.inner_text("body")
+            if media in ("text/turtle", "text/plain") and not path.endswith(".rq"):
+                assert "<http" in shown or "@prefix" in shown or "PREFIX" in shown, path
+        accept = response.request.header_value("accept")
+        tab.close()
+    assert accept and accept.startswith("text/html,")  # Chromium's own header, as it sent it
+    for path in INLINE_LINKS:
+        answer = server.get(path, headers={"Accept": accept})
+        assert answer.headers["Content-Type"].split(";")[0] == INLINE_LINKS[path], path
+
+
+def test_rdf_clients_keep_their_negotiation(server: RunningServer) -> None:
+    for accept, media in RDF_CLIENTS:
+        void = server.get("/.well-known/void", headers={"Accept": accept})
+        assert void.headers["Content-Type"] == f"{media}; charset=utf-8", accept
+    for path, media in (("/dumps/dataset.nt", "application/n-triples"), ("/doc/nato.jsonld", "application/ld+json"),
+                        ("/queries/nato-mission-size.rq", "application/sparql-query")):
+        for accept in ("*/*", media, "text/turtle, */*;q=0.1"):
+            answer = server.get(path, headers={"Accept": accept})
+            assert answer.headers["Content-Type"] == f"{media}; charset=utf-8", (path, accept)
+    assert len(Graph().parse(server.url + "/.well-known/void")) > 50  # rdflib's own request, as users make it
