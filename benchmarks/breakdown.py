@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         ("json", endpoint.SELECT_JSON)
 
     sys.path.insert(0, str(servers.PROJECT_ROOT))
-    from server.app import create_app
-    from server.settings import Settings
-    from server.store import load_dataset, native_store
+    from nato_kg.data.store import load_dataset, native_store
+    from nato_kg.settings import Settings
+    from nato_kg.web.app import create_app
 
     with tempfile.TemporaryDirectory(prefix="kg-breakdown-") as tmp:
         data_dir, _ = endpoint.prepare_data(args.size, Path(tmp))

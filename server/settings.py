@@ -31,7 +31,7 @@ class Settings:
     max_result_mb: int = 64  # a serialised answer larger than this is refused (never cut off)
     # The only hosts a query may reach with SERVICE (and FROM, for graphs we do not hold: none).
     allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
-    # How SERVICE calls are made (server/federation.py): each call's time limit (held below the query's), the
+    # How SERVICE calls are made (server/engine/federation.py): each call's time limit (held below the query's), the
     # largest remote answer taken, the User-Agent sent (None: the project's own), and routes "IRI=URL" that
     # send an allowed SERVICE IRI to another address (a mirror; a stand-in in the tests).
     service_timeout_s: float = 5.0
@@ -44,7 +44,7 @@ class Settings:
     query_processes: int = 2
     # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
     access_log: str = "-"
-    # Memory for repeated GET answers (server/response_cache.py); 0 turns the cache off.
+    # Memory for repeated GET answers (server/serving/response_cache.py); 0 turns the cache off.
     response_cache_mb: int = 64
     dev: bool = False
 

@@ -24,12 +24,11 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, render_template, request
+from nato_kg import formats
+from nato_kg.engine.stored_queries import StoredQuery, current_catalogue
+from nato_kg.namespaces import query_prefixes
+from nato_kg.settings import Settings
 from werkzeug.http import HTTP_STATUS_CODES
-
-from . import formats
-from .namespaces import query_prefixes
-from .settings import Settings
-from .stored_queries import StoredQuery, current_catalogue
 
 bp = Blueprint(
     "query_page", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -199,7 +198,7 @@ def run_query(query: str, namer: Namer) -> Outcome | PageError:
     service = current_app.extensions.get("kg_query_service")
     if service is None:
         return PageError(503, "The query service is not available.")
-    from .query_service import QueryError  # imported late: the app imports this module first
+    from nato_kg.engine.query_service import QueryError  # imported late: the app imports this module first
 
     started = time.perf_counter()
     try:
@@ -235,7 +234,7 @@ def check_download(query: str, fmt: str) -> PageError | None:
     service = current_app.extensions.get("kg_query_service")
     if service is None:
         return None
-    from .query_service import QueryError
+    from nato_kg.engine.query_service import QueryError
 
     try:
         form = service.inspect(query).form

@@ -1,6 +1,6 @@
 """QueryService: the one way to run a SPARQL query here, checked by the policy and run in a killable process.
 
-Each gunicorn worker owns a small pool of query processes (server/query_worker.py), each with its own copy of
+Each gunicorn worker owns a small pool of query processes (server/engine/query_process.py), each with its own copy of
 the store. A request borrows an idle process, sends it the query over a pipe and waits with a deadline; at
 the deadline the process is killed (nothing else can stop Oxigraph mid-query), the client gets a 503, and a
 replacement starts in the background. A process that dies (memory cap, stack overflow) is replaced the same
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from . import formats
-from .federation import ServiceRelay
-from .query_policy import PolicyError, QueryInfo, QueryPolicy
-from .remote_backend import RemoteEndpoint
-from .settings import Settings
+from nato_kg import formats
+from nato_kg.engine.federation import ServiceRelay
+from nato_kg.engine.policy import PolicyError, QueryInfo, QueryPolicy
+from nato_kg.engine.remote_backend import RemoteEndpoint
+from nato_kg.settings import Settings
 
 log = logging.getLogger("kg.queries")
 
@@ -48,11 +48,11 @@ class QueryError(Exception):
 
 
 class _Process:
-    """One query process, started as `python -m server.query_worker` with one end of a socket pair."""
+    """One query process, started as `python -m nato_kg.engine.query_process` with one end of a socket pair."""
 
     def __init__(self, settings: Settings) -> None:
         ours, theirs = socket.socketpair()
-        self.process = subprocess.Popen([sys.executable, "-m", "server.query_worker", str(theirs.fileno())],
+        self.process = subprocess.Popen([sys.executable, "-m", "nato_kg.engine.query_process", str(theirs.fileno())],
                                         pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         theirs.close()
         self.conn = Connection(ours.detach())
@@ -159,7 +159,7 @@ class QueryService:
         self.pool: ProcessPool | RemoteEndpoint = (RemoteEndpoint(settings) if settings.backend_url
                                                    else ProcessPool(settings))
         atexit.register(self.pool.close)
-        # SERVICE calls from our query processes go through this process's loopback relay (server/federation.py):
+        # SERVICE calls from our query processes go through this process's loopback relay (server/engine/federation.py):
         # our User-Agent, a per-call time limit and clear errors. A remote backend makes its own calls.
         self.relay = (ServiceRelay(settings) if settings.allowed_service_endpoints and not settings.backend_url
                       else None)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
-
-from . import formats, protocol
-from .openapi import openapi_document
-from .query_service import QueryError
-from .settings import Settings
-from .stored_queries import ParameterError, StoredQuery, current_catalogue
+from nato_kg import formats
+from nato_kg.engine.query_service import QueryError
+from nato_kg.engine.stored_queries import ParameterError, StoredQuery, current_catalogue
+from nato_kg.settings import Settings
+from nato_kg.web import negotiation, protocol
+from nato_kg.web.openapi import openapi_document
 
 bp = Blueprint("stored_queries", __name__)
 QUERY_MEDIA_TYPE = "application/sparql-query; charset=utf-8"
@@ -87,7 +87,7 @@ def run(name: str) -> Response:
         raise QueryError(400, str(error)) from None
     form = form_of(bound)
     fmt_param = request.args.get("format")
-    if formats.negotiate(form, request.headers.get("Accept"), fmt_param, html=True) == "html":
+    if negotiation.negotiate(form, request.headers.get("Accept"), fmt_param, html=True) == "html":
         return redirect(url_for("query_page.page", query=bound), code=303)  # type: ignore[return-value]
     return protocol.respond(bound, fmt_param)
 

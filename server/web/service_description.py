@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyoxigraph as ox
-
-from .query_worker import GRAPH_FORMATS
-from .settings import Settings
+from nato_kg.engine.query_process import GRAPH_FORMATS
+from nato_kg.settings import Settings
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
@@ -36,7 +35,7 @@ def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[o
         ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
         ox.Triple(dataset, sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, sd("Graph")),
-        # The VoID description of the dataset (server/void.py), on the same host as this endpoint.
+        # The VoID description of the dataset (server/web/ld/void.py), on the same host as this endpoint.
         ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
                   ox.NamedNode(endpoint.rsplit("/sparql", 1)[0] + "/.well-known/void")),
     ]

@@ -1,7 +1,7 @@
 """Run the app under gunicorn (default) or Flask's development server (--dev).
 
 gunicorn manages the worker processes; each runs uvicorn (httptools, uvloop) with the ASGI front of
-server/asgi.py, which answers repeats from the response cache on the event loop and hands the rest to Flask
+server/serving/asgi.py, which answers repeats from the response cache on the event loop and hands the rest to Flask
 in threads. gunicorn's own threaded worker topped out at 9,100 req/s here on a WSGI callable that returns
 fixed bytes, uvicorn's at 44,000 (benchmarks/RESULTS.md): the HTTP server was most of a cheap answer's cost.
 """
@@ -14,16 +14,15 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
+from nato_kg.serving.asgi import create_asgi_app
+from nato_kg.serving.request_head import BoundedHttpToolsProtocol
+from nato_kg.settings import Settings
+from nato_kg.web.app import create_app
 from uvicorn_worker import UvicornWorker
-
-from .app import create_app
-from .asgi import create_asgi_app
-from .request_head import BoundedHttpToolsProtocol
-from .settings import Settings
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]
-    # The access log is ours (server/access_log.py); no Server header; the app has no lifespan events. Past
+    # The access log is ours (server/web/access_log.py); no Server header; the app has no lifespan events. Past
     # 1,000 open connections or requests (gunicorn's worker_connections), uvicorn answers 503 at once.
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": BoundedHttpToolsProtocol,
                                                "access_log": False, "server_header": False, "lifespan": "off",
@@ -39,7 +38,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         s = self.settings
         self.cfg.set("bind", f"{s.host}:{s.port}")
         self.cfg.set("workers", s.workers)
-        self.cfg.set("worker_class", "server.serving.Worker")
+        self.cfg.set("worker_class", "nato_kg.serving.gunicorn_app.Worker")
         self.cfg.set("keepalive", 5)
         # A worker that answers nothing for this long is restarted; queries have their own, shorter limit.
         self.cfg.set("timeout", int(s.query_timeout_s) + 30)
@@ -53,7 +52,7 @@ def _build_store_in_a_child(settings: Settings) -> bool:
 
     In a spawned child, never in this process: RocksDB keeps a pool of background threads after a database
     closes, and a gunicorn worker forked from a process that has them hangs for ever when it exits."""
-    from .disk_store import ensure_store
+    from nato_kg.data.disk_store import ensure_store
 
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
         return child.submit(ensure_store, settings).result()

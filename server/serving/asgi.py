@@ -1,7 +1,7 @@
 """The ASGI application gunicorn's uvicorn workers run: repeats from the response cache, the rest to Flask.
 
 A repeated GET of /sparql or /doc/ is answered here, on the event loop, without a thread hop, Flask or a
-query process (server/response_cache.py). Everything else goes to the Flask app through a2wsgi, which runs it
+query process (server/serving/response_cache.py). Everything else goes to the Flask app through a2wsgi, which runs it
 in a pool of `threads` threads; what Flask answers is offered to the cache on the way back. A request body is
 read here first, within a time limit, so that a client sending one slowly holds no Flask thread.
 """
@@ -16,12 +16,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
-
-from .access_log import AccessLog, query_digest
-from .app import create_app
-from .request_head import REFUSED
-from .response_cache import CACHED_PATHS, ResponseCache
-from .settings import Settings
+from nato_kg.serving.request_head import REFUSED
+from nato_kg.serving.response_cache import CACHED_PATHS, ResponseCache
+from nato_kg.settings import Settings
+from nato_kg.web.access_log import AccessLog, query_digest
+from nato_kg.web.app import create_app
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -122,7 +121,7 @@ class Front:
 
     async def _refuse(self, scope: MutableMapping[str, Any], send: Send, path: str, status: int,
                       message: str) -> None:
-        """A request refused here (its head over a limit, see server/request_head.py; its body too slow): say
+        """A request refused here (its head over a limit, see server/serving/request_head.py; its body too slow): say
         so, log it, close the connection."""
         body = message.encode()
         await send({"type": "http.response.start", "status": status, "headers": [

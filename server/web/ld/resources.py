@@ -5,7 +5,7 @@
 - `/doc/<slug>` is the document about it, negotiated (HTML for browsers; Turtle, N-Triples, JSON-LD,
   RDF/XML for machines; Turtle when the client says nothing), with `Vary: Accept`, `Content-Location` and
   `Link: rel="alternate"` headers; `/doc/<slug>.ttl`, `.nt`, `.jsonld`, `.rdf`, `.html` name one format.
-  Its content is the description of server/descriptions.py, one CONSTRUCT run by the query service.
+  Its content is the description of server/web/ld/descriptions.py, one CONSTRUCT run by the query service.
 - `/graph/<name>` (the named graphs), `/source/<file>` (the shipped article text and its metadata) and
   `/ontology/<version>` (the version IRI, 303 to `/ontology`) are documents or files as they are.
 - Anything else in our namespace: 404, as an HTML page with a search form for browsers, as text for others.
@@ -25,13 +25,13 @@ from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, send_from_directory
+from nato_kg.engine.query_service import QueryService
+from nato_kg.settings import Settings
+from nato_kg.web import protocol
+from nato_kg.web.ld import documents
+from nato_kg.web.ld.descriptions import build_page, description_query, exists_query
+from nato_kg.web.query_page import GRAPH_FORMATS, Namer, page_prefixes, security_headers
 from werkzeug.exceptions import HTTPException, NotFound
-
-from . import documents, protocol
-from .descriptions import build_page, description_query, exists_query
-from .query_page import GRAPH_FORMATS, Namer, page_prefixes, security_headers
-from .query_service import QueryService
-from .settings import Settings
 
 bp = Blueprint("resources", __name__)
 CACHE_CONTROL = "public, max-age=60"
@@ -57,7 +57,7 @@ def namer() -> Namer:
 
 def raw_path() -> str:
     """The request's path as the client sent it (still percent-encoded), without the script root."""
-    scope = request.environ.get("asgi.scope")  # under the ASGI front (server/asgi.py), via a2wsgi
+    scope = request.environ.get("asgi.scope")  # under the ASGI front (server/serving/asgi.py), via a2wsgi
     environ = request.environ  # else werkzeug's dev server (RAW_URI) or another WSGI server (REQUEST_URI)
     raw = scope["raw_path"].decode("latin-1") if scope else environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
@@ -337,7 +337,7 @@ def not_found(error: HTTPException) -> Response:
 
 def install(app: Flask) -> None:
     """Register dereferencing, the ontology's documentation, VoID, the dumps and the 404 page."""
-    from . import dumps, ontology_docs, void
+    from nato_kg.web.ld import dumps, ontology_docs, void
 
     for blueprint in (bp, ontology_docs.bp, void.bp, dumps.bp):
         blueprint.after_request(security_headers)

@@ -8,8 +8,8 @@ rel="alternate"; type="..."` headers, `Content-Location` for a negotiated answer
 from __future__ import annotations
 
 from flask import Response, request
-
-from . import formats
+from nato_kg import formats
+from nato_kg.web import negotiation
 
 DOCUMENT_FORMATS = (*formats.GRAPH_FORMATS, "html")  # RDF first: a client that says nothing gets Turtle
 BY_EXTENSION = {formats.FORMATS[name].extension: name for name in DOCUMENT_FORMATS}
@@ -27,8 +27,8 @@ def split_extension(path: str) -> tuple[str, str | None]:
 def negotiate(*, html: bool = True) -> str:
     """The format to answer in: `format=`, then `Accept` (q-values, wildcards), then Turtle.
 
-    Raises formats.NegotiationError (400 unknown format, 406 nothing acceptable)."""
-    return formats.negotiate("DESCRIBE", request.headers.get("Accept"), request.args.get("format"), html=html)
+    Raises negotiation.NegotiationError (400 unknown format, 406 nothing acceptable)."""
+    return negotiation.negotiate("DESCRIBE", request.headers.get("Accept"), request.args.get("format"), html=html)
 
 
 def url(path: str, fmt: str) -> str:

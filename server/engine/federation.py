@@ -41,8 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from .query_policy import QueryInfo, inspect
-from .settings import Settings
+from nato_kg.engine.policy import QueryInfo, inspect
+from nato_kg.settings import Settings
 
 log = logging.getLogger("kg.federation")
 MB = 1024 * 1024

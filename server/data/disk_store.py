@@ -14,9 +14,8 @@ import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
-
-from .settings import Settings
-from .store import source_files
+from nato_kg.data.store import source_files
+from nato_kg.settings import Settings
 
 STORE_SUBDIR = "oxigraph"
 FINGERPRINT_FILE = "fingerprint"

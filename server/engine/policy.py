@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .namespaces import resolve
+from nato_kg.namespaces import resolve
 
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = frozenset(
@@ -85,7 +85,7 @@ class QueryInfo:
     volatile: bool
     raw_depth: int  # bracket depth counted on the raw text (see MAX_RAW_DEPTH)
     # (start, end) in the query text of each SERVICE target that `services` lists, in the same order: where
-    # the query service puts its relay IRI (server/federation.py), so the rewrite and the check agree.
+    # the query service puts its relay IRI (server/engine/federation.py), so the rewrite and the check agree.
     service_spans: tuple[tuple[int, int], ...] = ()
 
 

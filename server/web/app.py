@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from flask import Flask, jsonify
-
-from . import access_log, protocol, resources, stored_query_api
-from .disk_store import ensure_store, fingerprint
-from .query_page import bp as query_page
-from .query_service import QueryError, QueryService
-from .settings import Settings
-from .store import graph_names
+from nato_kg.data.disk_store import ensure_store, fingerprint
+from nato_kg.data.store import graph_names
+from nato_kg.engine.query_service import QueryError, QueryService
+from nato_kg.settings import Settings
+from nato_kg.web import access_log, protocol, stored_query_api
+from nato_kg.web.ld import resources
+from nato_kg.web.query_page import bp as query_page
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     protocol.install(app)
     log = access_log.AccessLog(settings.access_log)
     access_log.install(app, log)
-    app.extensions["kg_access_log"] = log  # shared with the ASGI front (server/asgi.py)
+    app.extensions["kg_access_log"] = log  # shared with the ASGI front (server/serving/asgi.py)
 
     counted: list[int] = []  # the data cannot change while the server runs: count once
 

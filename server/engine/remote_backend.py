@@ -16,10 +16,10 @@ import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
-from . import formats
-from .federation import user_agent
-from .settings import Settings
-from .store import graph_names, load_dataset, native_store
+from nato_kg import formats
+from nato_kg.data.store import graph_names, load_dataset, native_store
+from nato_kg.engine.federation import user_agent
+from nato_kg.settings import Settings
 
 
 class RemoteEndpoint:

@@ -29,9 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
-
-from .namespaces import query_prefixes
-from .query_policy import tokens
+from nato_kg.engine.policy import tokens
+from nato_kg.namespaces import query_prefixes
 
 log = logging.getLogger("kg.catalogue")
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")

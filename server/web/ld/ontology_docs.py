@@ -1,7 +1,7 @@
 """The ontology at its namespace: `<base>ontology` is one document, and every term `<base>ontology#Term` is
 an anchor in it (hash IRIs: a browser asks for /ontology and scrolls to #Term).
 
-Negotiated like every document here (server/documents.py): HTML for browsers, the ontology graph in
+Negotiated like every document here (server/web/ld/documents.py): HTML for browsers, the ontology graph in
 Turtle, N-Triples, JSON-LD or RDF/XML for machines; `/ontology.ttl`, `.nt`, `.jsonld`, `.rdf`, `.html`.
 
 The HTML is our own template rather than pyLODE's output: pyLODE writes inline styles and scripts (which
@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, render_template, request
-
-from . import documents, protocol
-from .descriptions import OWL, RDF, RDF_TYPE, RDFS, RDFS_COMMENT, SKOS, Index, first_literal
-from .resources import _format_links, _html_response, _select, namer, service, settings
+from nato_kg.web import protocol
+from nato_kg.web.ld import documents
+from nato_kg.web.ld.descriptions import OWL, RDF, RDF_TYPE, RDFS, RDFS_COMMENT, SKOS, Index, first_literal
+from nato_kg.web.ld.resources import _format_links, _html_response, _select, namer, service, settings
 
 bp = Blueprint("ontology_docs", __name__)
 EXAMPLES_SHOWN = 5

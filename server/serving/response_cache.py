@@ -2,7 +2,7 @@
 
 The data cannot change while a server process lives (the files are loaded at start-up), so an answer marked
 `Cache-Control: public` with an ETag stays right for the process's life. Repeats of the same request (request
-target, Accept) are answered from memory by the ASGI front (server/asgi.py) without Flask or a query process:
+target, Accept) are answered from memory by the ASGI front (server/serving/asgi.py) without Flask or a query process:
 the engine is 4% of a cheap query's cost here, the rest is HTTP, Flask and the pipe to the query process
 (benchmarks/RESULTS.md). A matching If-None-Match gets its 304 from here too. Bounded by bytes, least
 recently used out first. Stored-query pages are left to Flask: their files may change while the server runs.

@@ -20,9 +20,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import pyoxigraph as ox
-
-from .namespaces import prefixes as namespaces
-from .settings import Settings
+from nato_kg.namespaces import prefixes as namespaces
+from nato_kg.settings import Settings
 
 RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                   "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
@@ -62,10 +61,10 @@ class _CappedBuffer:
 def open_store(settings: Settings) -> ox.Store:
     """This process's own store: the on-disk one opened read-only, or a fresh in-memory copy."""
     if settings.store_dir is not None:
-        from .disk_store import open_read_only
+        from nato_kg.data.disk_store import open_read_only
 
         return open_read_only(settings)
-    from .store import load_dataset, native_store
+    from nato_kg.data.store import load_dataset, native_store
 
     return native_store(load_dataset(settings))
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, request
+from nato_kg import formats
+from nato_kg.engine.query_service import QueryError, QueryService
+from nato_kg.web import negotiation, service_description
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-
-from . import formats, service_description
-from .query_service import QueryError, QueryService
 
 log = logging.getLogger("kg.protocol")
 blueprint = Blueprint("sparql", __name__)
@@ -63,7 +63,7 @@ def _read_params() -> dict[str, list[str]]:
                 body_query = request.get_data(cache=True).decode("utf-8")
             except UnicodeDecodeError:
                 raise QueryError(400, "the query in the request body is not valid UTF-8") from None
-        elif mimetype in formats.RDF_MEDIA_TYPES:
+        elif mimetype in negotiation.RDF_MEDIA_TYPES:
             raise QueryError(403, READ_ONLY)
         else:
             shown = mimetype or "no Content-Type"
@@ -122,7 +122,7 @@ def respond(query: str, format_param: str | None, default_graphs: Sequence[str] 
     service = _service()
     info = service.inspect(query, default_graphs, named_graphs)
     form = info.form or "SELECT"
-    fmt = formats.negotiate(form, request.headers.get("Accept"), format_param, html=html)
+    fmt = negotiation.negotiate(form, request.headers.get("Accept"), format_param, html=html)
     if fmt == "html":
         return _html_page()
 
@@ -150,7 +150,7 @@ def _cacheable(response: Response, etag: str, weak: bool = False) -> Response:
 
 
 def _service_description(format_param: str | None) -> Response:
-    fmt = formats.negotiate("DESCRIBE", request.headers.get("Accept"), format_param, html=True)
+    fmt = negotiation.negotiate("DESCRIBE", request.headers.get("Accept"), format_param, html=True)
     if fmt == "html":
         return _html_page()
     service = _service()
@@ -192,8 +192,8 @@ def install(app: Flask) -> None:
     def query_error(error: QueryError) -> Response:
         return error_response(error.status, error.message)
 
-    @app.errorhandler(formats.NegotiationError)
-    def negotiation_error(error: formats.NegotiationError) -> Response:
+    @app.errorhandler(negotiation.NegotiationError)
+    def negotiation_error(error: negotiation.NegotiationError) -> Response:
         return error_response(error.status, error.message)
 
     @app.errorhandler(HTTPException)

@@ -11,12 +11,12 @@ from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
-
-from . import documents, formats
-from .dumps import DUMPS
-from .namespaces import COMMON_PREFIXES, WIKIDATA_ENTITY, prefixes
-from .query_worker import GRAPH_FORMATS
-from .resources import _select, service, settings
+from nato_kg import formats
+from nato_kg.engine.query_process import GRAPH_FORMATS
+from nato_kg.namespaces import COMMON_PREFIXES, WIKIDATA_ENTITY, prefixes
+from nato_kg.web.ld import documents
+from nato_kg.web.ld.dumps import DUMPS
+from nato_kg.web.ld.resources import _select, service, settings
 
 bp = Blueprint("void", __name__)
 VOID = "http://rdfs.org/ns/void#"

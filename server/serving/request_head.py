@@ -2,7 +2,7 @@
 
 - httptools cannot split a URL over 65,535 bytes, and uvicorn then answers a bare 400 "Invalid HTTP request
   received."; it also keeps headers of any size. Such a request is marked as refused (the ASGI front,
-  server/asgi.py, answers it with 414 or 431 and a message, and logs it); a head that grows past both limits
+  server/serving/asgi.py, answers it with 414 or 431 and a message, and logs it); a head that grows past both limits
   unfinished closes the connection.
 - A client may offer to switch protocols (`Connection: Upgrade, HTTP2-Settings` / `Upgrade: h2c`, as
   `curl --http2` and some Java clients send). httptools then stops before the body, so a POSTed query was lost

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import formats
-from .stored_queries import StoredQuery
+from nato_kg import formats
+from nato_kg.engine.stored_queries import StoredQuery
 
 _SCHEMAS = {
     "iri": {"type": "string", "minLength": 1},

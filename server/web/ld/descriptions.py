@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-
-from .namespaces import WIKIDATA_ENTITY
+from nato_kg.namespaces import WIKIDATA_ENTITY
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

@@ -18,12 +18,11 @@ from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, request
+from nato_kg import formats
+from nato_kg.data.store import source_files
+from nato_kg.namespaces import prefixes as namespaces
+from nato_kg.web.ld.resources import settings
 from rdflib import Graph
-
-from . import formats
-from .namespaces import prefixes as namespaces
-from .resources import settings
-from .store import source_files
 
 bp = Blueprint("dumps", __name__)
 N_QUADS = "application/n-quads; charset=utf-8"  # a file format only: nothing negotiates it
