@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from nato_kg.data.store import load_dataset, native_store
     from nato_kg.settings import Settings
     from nato_kg.web.app import create_app
+    from nato_kg.web.state import state
 
     with tempfile.TemporaryDirectory(prefix="kg-breakdown-") as tmp:
         data_dir, _ = endpoint.prepare_data(args.size, Path(tmp))
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rows.append(("engine", *timed(engine, args.budget)))
         app = create_app(settings)
-        service = app.extensions["kg_query_service"]
+        service = state(app).service
         rows.append(("policy", *timed(lambda: service.inspect(text), args.budget)))
         rows.append(("service", *timed(lambda: service.run(text, fmt), args.budget)))
         client = app.test_client()

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import owlrl
 import pyshacl
+from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
+
 from nato_kg.data.store import SHAPES_FILE
 from nato_kg.settings import Settings
-from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 WD = "http://www.wikidata.org/entity/"
@@ -192,8 +193,9 @@ def _ontology_terms_documented(files: Files) -> Iterator[str]:
 
 
 def _stored_queries_parse(files: Files) -> Iterator[str]:
-    from nato_kg.engine.stored_queries import parse_stored_query
     from rdflib.plugins.sparql.parser import parseQuery
+
+    from nato_kg.engine.stored_queries import parse_stored_query
 
     for path in sorted((files.root / "queries").glob("*.rq")):
         try:

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
+
 from nato_kg.data.store import source_files
 from nato_kg.settings import Settings
 

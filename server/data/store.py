@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from nato_kg.settings import Settings
 from rdflib import Dataset, URIRef
+
+from nato_kg.settings import Settings
 
 SHAPES_FILE = "shapes.ttl"
 WIKIDATA_LINKS_FILE = "wikidata-links.ttl"

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import pyoxigraph as ox
+
 from nato_kg.namespaces import prefixes as namespaces
 from nato_kg.settings import Settings
 

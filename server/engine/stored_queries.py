@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
+
 from nato_kg.engine.policy import tokens
 from nato_kg.namespaces import query_prefixes
 

@@ -16,11 +16,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
+
 from nato_kg.serving.request_head import REFUSED
 from nato_kg.serving.response_cache import CACHED_PATHS, ResponseCache
 from nato_kg.settings import Settings
 from nato_kg.web.access_log import AccessLog, query_digest
 from nato_kg.web.app import create_app
+from nato_kg.web.state import state
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -167,6 +169,10 @@ def _input_terminated(flask_app: Flask) -> Callable[..., Any]:
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         environ["wsgi.input_terminated"] = True
+        # The path as the client sent it (still percent-encoded), where WSGI servers put it: a2wsgi does not.
+        raw_path = environ["asgi.scope"].get("raw_path")
+        if raw_path:
+            environ["REQUEST_URI"] = raw_path.decode("latin-1")
         return flask_app(environ, start_response)
 
     return app
@@ -176,7 +182,8 @@ def create_asgi_app(settings: Settings | None = None) -> Front:
     settings = settings or Settings.from_env()
     flask_app = create_app(settings)
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache_mb > 0 else None
-    flask_app.extensions["kg_response_cache"] = cache  # /health reports its state
-    return Front(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads,
+    app_state = state(flask_app)
+    app_state.response_cache = cache  # /health reports its state
+    return Front(flask_app, cache, app_state.access_log, settings.threads,
                        path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),
                        body_timeout_s=settings.query_timeout_s)

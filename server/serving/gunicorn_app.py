@@ -14,11 +14,12 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
+
 from nato_kg.serving.asgi import create_asgi_app
 from nato_kg.serving.request_head import BoundedHttpToolsProtocol
 from nato_kg.settings import Settings
 from nato_kg.web.app import create_app
-from uvicorn_worker import UvicornWorker
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]

@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 
 from flask import Flask, jsonify
+
 from nato_kg.data.disk_store import ensure_store, fingerprint
 from nato_kg.data.store import graph_names
 from nato_kg.engine.query_service import QueryError, QueryService
 from nato_kg.settings import Settings
 from nato_kg.web import access_log, protocol, stored_query_api
-from nato_kg.web.ld import resources
+from nato_kg.web.html import security_headers
+from nato_kg.web.ld import dumps, ontology_docs, resources, void
 from nato_kg.web.query_page import bp as query_page
+from nato_kg.web.state import AppState
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config["KG_SETTINGS"] = settings
     # A form-encoded query may triple in size (%XX); the query's own limit is checked after decoding.
     app.config["MAX_CONTENT_LENGTH"] = 3 * settings.max_query_bytes + 4096
     # The data lives in the query processes (or the backend): this process only needs the graphs' names.
@@ -29,13 +31,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         store_kind = "oxigraph-disk"
     else:
         store_kind = "oxigraph-memory"
-    app.extensions["kg_dataset_version"] = fingerprint(settings)
     service = QueryService(settings, graphs)
-    app.extensions["kg_query_service"] = service
+    log = access_log.AccessLog(settings.access_log)  # shared with the ASGI front (server/serving/asgi.py)
+    app_state = AppState(settings=settings, service=service, dataset_version=fingerprint(settings), access_log=log)
+    app_state.attach(app)
     protocol.install(app)
-    log = access_log.AccessLog(settings.access_log)
     access_log.install(app, log)
-    app.extensions["kg_access_log"] = log  # shared with the ASGI front (server/serving/asgi.py)
 
     counted: list[int] = []  # the data cannot change while the server runs: count once
 
@@ -51,11 +52,15 @@ def create_app(settings: Settings | None = None) -> Flask:
             count = triples()
         except QueryError as error:
             return jsonify(status="unavailable", store=store_kind, error=error.message), 503
-        cache = app.extensions.get("kg_response_cache")  # set by the ASGI front; none under --dev
+        cache = app_state.response_cache  # registered by the serving layer's front; none under --dev
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
                        query_processes=service.state(), response_cache=cache.state() if cache else None)
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
-    resources.install(app)  # linked data: /id, /doc, /ontology, /.well-known/void, /dumps, 404 page
+    # Linked data: /id, /doc, /ontology, /.well-known/void, /dumps, and the 404 page.
+    for blueprint in (resources.bp, ontology_docs.bp, void.bp, dumps.bp):
+        blueprint.after_request(security_headers)
+        app.register_blueprint(blueprint)
+    app.register_error_handler(404, resources.not_found)
     return app

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from nato_kg.formats import FORMATS, GRAPH_FORMATS, formats_for, kind_of
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
+
+from nato_kg.formats import FORMATS, GRAPH_FORMATS, formats_for, kind_of
 
 # Other media types clients send for the same formats (SPARQLWrapper, YASGUI, curl users, older tools).
 _ALIASES: dict[str, dict[str, str]] = {

@@ -13,11 +13,13 @@ import logging
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Flask, Response, current_app, g, redirect, request
-from nato_kg import formats
-from nato_kg.engine.query_service import QueryError, QueryService
-from nato_kg.web import negotiation, service_description
+from flask import Blueprint, Flask, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from nato_kg import formats
+from nato_kg.engine.query_service import QueryError
+from nato_kg.web import negotiation, service_description
+from nato_kg.web.state import state
 
 log = logging.getLogger("kg.protocol")
 blueprint = Blueprint("sparql", __name__)
@@ -84,10 +86,6 @@ def _one(params: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _service() -> QueryService:
-    return current_app.extensions["kg_query_service"]  # type: ignore[no-any-return]
-
-
 def _html_page() -> Response:
     """Browsers go to the query page, keeping the query string (it shows the query and its answer)."""
     query_string = request.query_string.decode("utf-8", "replace")
@@ -119,7 +117,7 @@ def respond(query: str, format_param: str | None, default_graphs: Sequence[str] 
 
     A GET answer carries an ETag (dataset version + format + query + dataset) and honours If-None-Match."""
     g.kg_query = query
-    service = _service()
+    service = state().service
     info = service.inspect(query, default_graphs, named_graphs)
     form = info.form or "SELECT"
     fmt = negotiation.negotiate(form, request.headers.get("Accept"), format_param, html=html)
@@ -128,7 +126,7 @@ def respond(query: str, format_param: str | None, default_graphs: Sequence[str] 
 
     etag = None
     if request.method in ("GET", "HEAD") and not info.volatile:
-        key = "\0".join([current_app.extensions["kg_dataset_version"], fmt, query, *default_graphs, "\0",
+        key = "\0".join([state().dataset_version, fmt, query, *default_graphs, "\0",
                          *named_graphs])
         etag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
         if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110)
@@ -153,7 +151,7 @@ def _service_description(format_param: str | None) -> Response:
     fmt = negotiation.negotiate("DESCRIBE", request.headers.get("Accept"), format_param, html=True)
     if fmt == "html":
         return _html_page()
-    service = _service()
+    service = state().service
     body = service_description.serialize(request.base_url, service.settings, service.held_graphs, fmt)
     response = Response(body, content_type=formats.media_type(fmt))
     return _cacheable(response, hashlib.sha256(body).hexdigest()[:32])

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -23,37 +22,24 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.http import HTTP_STATUS_CODES
+
 from nato_kg import formats
 from nato_kg.engine.stored_queries import StoredQuery, current_catalogue
-from nato_kg.namespaces import query_prefixes
 from nato_kg.settings import Settings
-from werkzeug.http import HTTP_STATUS_CODES
+from nato_kg.web.html import Namer, page_prefixes, security_headers
+from nato_kg.web.state import state
 
 bp = Blueprint(
     "query_page", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
 )
-
-# Nothing inline, nothing from elsewhere: scripts, styles, fetches and form posts go to this origin only.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-])
 
 MAX_ROWS_SHOWN = 1000  # the page shows at most this many rows; the download links give them all
 MAX_GRAPH_CHARS_SHOWN = 500_000
 
 # The prefixes the default query declares, in this order (kg and kgo are added in front, from the base IRI).
 DEFAULT_QUERY_PREFIXES = ("rdfs", "owl", "schema", "wd")
-
-_LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?|")
-
 
 # --- formats ----------------------------------------------------------------------------------------
 # Names and media types come from server/formats.py; only the labels a person reads are the page's own.
@@ -95,60 +81,6 @@ def example_text(query: StoredQuery, settings: Settings) -> str:
     if any(p.required for p in query.parameters):
         return query.text
     return query.bind({}, settings.base_iri)
-
-
-# --- rendering terms --------------------------------------------------------------------------------
-
-@dataclass
-class Namer:
-    """Shows IRIs as prefixed names and links them: our own to their local path, others to themselves."""
-
-    base_iri: str
-    root: str  # the app's path prefix (request.script_root), "" when served at the host's root
-    prefixes: dict[str, str] = field(default_factory=dict)
-
-    def short(self, iri: str) -> str | None:
-        best: tuple[int, str] | None = None
-        for prefix, namespace in self.prefixes.items():
-            if (namespace and iri.startswith(namespace) and _LOCAL_NAME.fullmatch(iri[len(namespace):])
-                    and (best is None or len(namespace) >= best[0])):  # ties: the query's own
-                best = (len(namespace), f"{prefix}:{iri[len(namespace):]}")
-        return best[1] if best else None
-
-    def href(self, iri: str) -> str | None:
-        if iri.startswith(self.base_iri):
-            return f"{self.root}/{iri[len(self.base_iri):]}"
-        if iri.startswith(("http://", "https://")):
-            return iri
-        return None  # javascript:, data:, file: and the like are shown, never linked
-
-    def iri_cell(self, iri: str) -> dict[str, Any]:
-        return {"type": "uri", "value": iri, "text": self.short(iri) or iri, "href": self.href(iri)}
-
-    def cell(self, term: dict[str, Any] | None) -> dict[str, Any] | None:
-        """A SPARQL JSON term, ready for the template."""
-        if term is None:
-            return None
-        kind = term.get("type")
-        if kind == "uri":
-            return self.iri_cell(term["value"])
-        if kind == "bnode":
-            return {"type": "bnode", "text": f"_:{term['value']}"}
-        if kind == "triple":  # RDF-star / RDF 1.2 quoted triple
-            parts = [self.cell(term["value"][k]) for k in ("subject", "predicate", "object")]
-            return {"type": "triple", "parts": parts}
-        datatype = term.get("datatype")
-        return {
-            "type": "literal",
-            "text": term.get("value", ""),
-            "lang": term.get("xml:lang"),
-            "datatype": self.iri_cell(datatype) if datatype else None,
-        }
-
-
-def page_prefixes(settings: Settings, query: str = "") -> dict[str, str]:
-    """Prefixes for showing IRIs: ours, the common ones, then the query's own."""
-    return query_prefixes(query, settings.base_iri)
 
 
 def default_query(settings: Settings) -> str:
@@ -195,9 +127,7 @@ class PageError:
 
 def run_query(query: str, namer: Namer) -> Outcome | PageError:
     """Run the query through the shared query service and turn its answer into something to render."""
-    service = current_app.extensions.get("kg_query_service")
-    if service is None:
-        return PageError(503, "The query service is not available.")
+    service = state().service
     from nato_kg.engine.query_service import QueryError  # imported late: the app imports this module first
 
     started = time.perf_counter()
@@ -231,9 +161,7 @@ def check_download(query: str, fmt: str) -> PageError | None:
     """Why the endpoint would refuse this query in this format, said on the page; None when it fits."""
     if fmt not in {f.name for f in ALL_FORMATS}:
         return PageError(400, f"Unknown format '{fmt}'.")
-    service = current_app.extensions.get("kg_query_service")
-    if service is None:
-        return None
+    service = state().service
     from nato_kg.engine.query_service import QueryError
 
     try:
@@ -256,7 +184,7 @@ def endpoint_url(query: str, fmt: str | None = None) -> str:
 
 @bp.get("/")
 def page() -> Any:
-    settings: Settings = current_app.config["KG_SETTINGS"]
+    settings = state().settings
     examples = catalogue(settings)
     query = request.args.get("query")
     if query is not None:
@@ -335,9 +263,4 @@ def _asset_hash(filename: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
-@bp.after_request
-def security_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+bp.after_request(security_headers)

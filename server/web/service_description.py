@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyoxigraph as ox
+
 from nato_kg.engine.query_process import GRAPH_FORMATS
 from nato_kg.settings import Settings
 

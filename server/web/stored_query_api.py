@@ -9,28 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+
 from nato_kg import formats
 from nato_kg.engine.query_service import QueryError
 from nato_kg.engine.stored_queries import ParameterError, StoredQuery, current_catalogue
-from nato_kg.settings import Settings
 from nato_kg.web import negotiation, protocol
 from nato_kg.web.openapi import openapi_document
+from nato_kg.web.state import state
 
 bp = Blueprint("stored_queries", __name__)
 QUERY_MEDIA_TYPE = "application/sparql-query; charset=utf-8"
 
 
 def catalogue() -> dict[str, StoredQuery]:
-    return current_catalogue(current_app.config["KG_SETTINGS"].data_dir / "queries")
-
-
-def _settings() -> Settings:
-    return current_app.config["KG_SETTINGS"]  # type: ignore[no-any-return]
+    return current_catalogue(state().settings.data_dir / "queries")
 
 
 def form_of(query_text: str) -> str:
-    return current_app.extensions["kg_query_service"].inspect(query_text).form or "SELECT"  # type: ignore[no-any-return]
+    return state().service.inspect(query_text).form or "SELECT"
 
 
 def describe(query: StoredQuery) -> dict[str, Any]:
@@ -70,7 +67,7 @@ def index() -> Any:
 def text(name: str) -> Response:
     query = catalogue().get(name) or abort(404, f"no stored query named '{name}'; see /queries")
     # BASE makes the relative IRIs (kg: <id/>) resolve the same in any SPARQL editor.
-    body = f"BASE <{_settings().base_iri}>\n{query.text}"
+    body = f"BASE <{state().settings.base_iri}>\n{query.text}"
     return Response(body, content_type=QUERY_MEDIA_TYPE)
 
 
@@ -82,7 +79,7 @@ def run(name: str) -> Response:
     if repeated:
         raise QueryError(400, f"parameter '{repeated}' is given {len(values[repeated])} times; give it once")
     try:
-        bound = query.bind({key: given[0] for key, given in values.items()}, _settings().base_iri)
+        bound = query.bind({key: given[0] for key, given in values.items()}, state().settings.base_iri)
     except ParameterError as error:
         raise QueryError(400, str(error)) from None
     form = form_of(bound)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
+
 from nato_kg.namespaces import WIKIDATA_ENTITY
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

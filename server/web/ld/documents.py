@@ -8,8 +8,10 @@ rel="alternate"; type="..."` headers, `Content-Location` for a negotiated answer
 from __future__ import annotations
 
 from flask import Response, request
+
 from nato_kg import formats
 from nato_kg.web import negotiation
+from nato_kg.web.query_page import GRAPH_FORMATS as GRAPH_DOWNLOADS
 
 DOCUMENT_FORMATS = (*formats.GRAPH_FORMATS, "html")  # RDF first: a client that says nothing gets Turtle
 BY_EXTENSION = {formats.FORMATS[name].extension: name for name in DOCUMENT_FORMATS}
@@ -36,6 +38,11 @@ def url(path: str, fmt: str) -> str:
     return f"{request.script_root}{path}.{formats.FORMATS[fmt].extension}"
 
 
+def format_links(path: str) -> list[tuple[str, str, str]]:
+    """(label, URL, media type) of document `path` in each RDF format, for the page's download links."""
+    return [(f.label, url(path, f.name), f.media_type) for f in GRAPH_DOWNLOADS]
+
+
 def finish(response: Response, path: str, fmt: str, *, negotiated: bool) -> Response:
     """Add the alternate-format Link headers (every format but the one sent), Vary and Content-Location."""
     links = [f'<{url(path, other)}>; rel="alternate"; type="{formats.FORMATS[other].media_type}"'
@@ -48,4 +55,5 @@ def finish(response: Response, path: str, fmt: str, *, negotiated: bool) -> Resp
     return response
 
 
-__all__ = ["BY_EXTENSION", "DOCUMENT_FORMATS", "LICENSE", "finish", "negotiate", "split_extension", "url"]
+__all__ = ["BY_EXTENSION", "DOCUMENT_FORMATS", "LICENSE", "finish", "format_links", "negotiate", "split_extension",
+           "url"]

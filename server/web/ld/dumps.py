@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
+from rdflib import Graph
+
 from nato_kg import formats
 from nato_kg.data.store import source_files
 from nato_kg.namespaces import prefixes as namespaces
-from nato_kg.web.ld.resources import settings
-from rdflib import Graph
+from nato_kg.web.state import state
 
 bp = Blueprint("dumps", __name__)
 N_QUADS = "application/n-quads; charset=utf-8"  # a file format only: nothing negotiates it
@@ -34,7 +35,7 @@ _CONTEXT = "urn:x-kg:context"  # stands for the served context's URL until a req
 
 
 def prefixes() -> dict[str, str]:
-    return {**namespaces(settings().base_iri), **EXTRA_PREFIXES}
+    return {**namespaces(state().settings.base_iri), **EXTRA_PREFIXES}
 
 
 def context() -> dict[str, Any]:
@@ -47,19 +48,20 @@ def context_url() -> str:
 
 def _sources() -> tuple[list[tuple[ox.NamedNode, list[ox.Triple]]], datetime]:
     """The source files parsed, and the newest one's time: once per process (the data changes only on restart)."""
-    found = current_app.extensions.get("kg_dump_sources")
+    app_state = state()
+    found = app_state.dump_sources
     if found is None:
         with _lock:
-            found = current_app.extensions.get("kg_dump_sources")
+            found = app_state.dump_sources
             if found is None:
-                found = current_app.extensions["kg_dump_sources"] = (_parsed(), _newest())
-    return found  # type: ignore[no-any-return]
+                found = app_state.dump_sources = (_parsed(), _newest())
+    return found
 
 
 def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
     """Every source file parsed as it is written (the store would canonicalise a derived datatype such as
     xsd:nonNegativeInteger to xsd:integer; a dump keeps the files' own), with the named graph it goes to."""
-    s = settings()
+    s = state().settings
     parsed = []
     for number, source in enumerate(source_files(s.data_dir)):
         labels: dict[ox.BlankNode, ox.BlankNode] = {}
@@ -77,7 +79,7 @@ def _parsed() -> list[tuple[ox.NamedNode, list[ox.Triple]]]:
 
 
 def _newest() -> datetime:
-    newest = max(source.path.stat().st_mtime for source in source_files(settings().data_dir))
+    newest = max(source.path.stat().st_mtime for source in source_files(state().settings.data_dir))
     return datetime.fromtimestamp(int(newest), tz=UTC)
 
 
@@ -109,7 +111,7 @@ def _cached(fmt: str) -> tuple[bytes, bytes]:
     """A dump and its gzip, built once per process. The JSON-LD dump names its context by this request's
     URL: its host-independent body is built once (split where the context's URL goes) and the URL spliced
     in per request; one spliced copy (the latest host's) is kept, so no client's Host header grows memory."""
-    cache: dict[str, Any] = current_app.extensions.setdefault("kg_dumps", {})
+    cache: dict[str, Any] = state().dumps
     if fmt not in cache:
         with _lock:
             if fmt not in cache:
@@ -137,7 +139,7 @@ def dump(ext: str) -> Response:
     body, compressed = _cached(ext)
     gzipped = request.accept_encodings["gzip"] > 0
     response = Response(compressed if gzipped else body, content_type=DUMPS[ext])
-    version = current_app.extensions["kg_dataset_version"]
+    version = state().dataset_version
     tag = hashlib.sha256("\0".join([version, ext, context_url() if ext == "jsonld" else ""]).encode()).hexdigest()
     response.set_etag(tag[:32] + ("-gzip" if gzipped else ""))
     response.last_modified = last_modified()

@@ -17,11 +17,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
+
 from nato_kg.web import protocol
+from nato_kg.web.html import html_response, namer, select
 from nato_kg.web.ld import documents
 from nato_kg.web.ld.descriptions import OWL, RDF, RDF_TYPE, RDFS, RDFS_COMMENT, SKOS, Index, first_literal
-from nato_kg.web.ld.resources import _format_links, _html_response, _select, namer, service, settings
+from nato_kg.web.state import state
 
 bp = Blueprint("ontology_docs", __name__)
 EXAMPLES_SHOWN = 5
@@ -35,7 +37,7 @@ ALIGNMENTS = ((RDFS + "subClassOf", "subclass of"), (RDFS + "subPropertyOf", "su
 
 
 def ontology_query() -> str:
-    graph = ox.NamedNode(settings().graph_iri("ontology"))
+    graph = ox.NamedNode(state().settings.graph_iri("ontology"))
     return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
 
 
@@ -53,16 +55,16 @@ def ontology_as(ext: str) -> Response:
 def _answer(fmt: str, *, negotiated: bool) -> Response:
     if fmt != "html":
         return documents.finish(protocol.respond(ontology_query(), fmt), "/ontology", fmt, negotiated=negotiated)
-    html = render_template("ontology.html", doc=_doc(), formats=_format_links("/ontology"),
+    html = render_template("ontology.html", doc=_doc(), formats=documents.format_links("/ontology"),
                            query_url=f"{request.script_root}/?{urlencode({'query': ontology_query()})}")
-    return documents.finish(_html_response(html), "/ontology", "html", negotiated=negotiated)
+    return documents.finish(html_response(html), "/ontology", "html", negotiated=negotiated)
 
 
 def _doc() -> OntologyDoc:
     """The documentation's model, built once per process: the data changes only on restart. Its links carry
     the app's path prefix (fixed by the deployment, not the client: a few at most are kept); the page around
     it names the request's host, so it is rendered per request."""
-    cache: dict[str, OntologyDoc] = current_app.extensions.setdefault("kg_ontology_doc", {})
+    cache: dict[str, OntologyDoc] = state().ontology_docs
     key = request.script_root
     if key not in cache:
         if len(cache) >= 4:
@@ -100,9 +102,9 @@ class OntologyDoc:
 
 
 def build_doc() -> OntologyDoc:
-    base = settings().base_iri
+    base = state().settings.base_iri
     ns = base + "ontology#"
-    body = service().run(ontology_query(), "nt").body
+    body = state().service.run(ontology_query(), "nt").body
     index = Index(ox.parse(body, ox.RdfFormat.N_TRIPLES))
     names = namer()
 
@@ -203,20 +205,20 @@ def _add_usage(terms: dict[str, TermDoc], ns: str) -> None:
         return {"type": "literal", "text": value if len(value) <= 120 else value[:117] + "…"}
 
     for query, kinds in ((class_counts, ("class",)), (individual_counts, ("individual",))):
-        for row in _select(query):
+        for row in select(query):
             term = terms.get(row["t"])
             if term and term.kind in kinds:
                 term.count = row["n"]
-    for row in _select(property_counts):
+    for row in select(property_counts):
         term = terms.get(row["t"])
         if term and term.kind.endswith("property"):
             term.count = row["n"]
-    for row in _select(class_rows):
+    for row in select(class_rows):
         term = terms.get(row["t"])
         if (term and term.kind == "class" and len(term.examples) < EXAMPLES_SHOWN
                 and all(e[0].get("value") != row["x"] for e in term.examples)):
             term.examples.append([link(row["x"], row.get("xl"))])
-    for row in _select(property_rows):
+    for row in select(property_rows):
         term = terms.get(row["t"])
         if term and term.kind.endswith("property") and len(term.examples) < 3:
             term.examples.append([link(row["x"], row.get("xl")), link(row.get("y"), row.get("yl"))])

@@ -17,24 +17,22 @@ the IRI's characters, RFC 3987 §3.2). The page links to local paths, so it work
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlencode, urlsplit
 
 import pyoxigraph as ox
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, send_from_directory
-from nato_kg.engine.query_service import QueryService
-from nato_kg.settings import Settings
-from nato_kg.web import protocol
-from nato_kg.web.ld import documents
-from nato_kg.web.ld.descriptions import build_page, description_query, exists_query
-from nato_kg.web.query_page import GRAPH_FORMATS, Namer, page_prefixes, security_headers
+from flask import Blueprint, Response, redirect, render_template, request, send_from_directory
 from werkzeug.exceptions import HTTPException, NotFound
 
+from nato_kg.web import protocol
+from nato_kg.web.html import CACHE_CONTROL, html_response, namer, security_headers, select
+from nato_kg.web.ld import documents
+from nato_kg.web.ld.descriptions import build_page, description_query, exists_query
+from nato_kg.web.state import state
+
 bp = Blueprint("resources", __name__)
-CACHE_CONTROL = "public, max-age=60"
 OUR_PREFIXES = ("/id/", "/doc/", "/graph/", "/source/", "/ontology/")
 MAX_SEARCH_CHARS = 200
 MAX_SEARCH_WORDS = 6
@@ -43,23 +41,10 @@ SEARCH_LIMIT = 50
 
 # --- plumbing -------------------------------------------------------------------------------------------
 
-def settings() -> Settings:
-    return current_app.config["KG_SETTINGS"]  # type: ignore[no-any-return]
-
-
-def service() -> QueryService:
-    return current_app.extensions["kg_query_service"]  # type: ignore[no-any-return]
-
-
-def namer() -> Namer:
-    return Namer(settings().base_iri, request.script_root, page_prefixes(settings()))
-
-
 def raw_path() -> str:
     """The request's path as the client sent it (still percent-encoded), without the script root."""
-    scope = request.environ.get("asgi.scope")  # under the ASGI front (server/serving/asgi.py), via a2wsgi
-    environ = request.environ  # else werkzeug's dev server (RAW_URI) or another WSGI server (REQUEST_URI)
-    raw = scope["raw_path"].decode("latin-1") if scope else environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    environ = request.environ  # gunicorn and werkzeug set RAW_URI, other WSGI servers REQUEST_URI (the ASGI front too)
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         path = raw.split("?", 1)[0].split("#", 1)[0]
         if "://" in path:  # absolute-form request target
@@ -96,31 +81,22 @@ def uri_to_iri(path: str) -> str:
 
 def iri_for(path: str) -> str:
     """The IRI a local path (e.g. `/id/nato`) names under the configured base IRI."""
-    return settings().base_iri + uri_to_iri(path.lstrip("/"))
+    return state().settings.base_iri + uri_to_iri(path.lstrip("/"))
 
 
 def is_known(iri: str) -> bool:
     """Does the graph mention this IRI (as subject or object)? Cached: the data changes only on restart."""
-    cache: dict[str, bool] = current_app.extensions.setdefault("kg_known_iris", {})
+    cache = state().known_iris
     if iri not in cache:
         try:
             query = exists_query(iri)
         except ValueError:  # not a valid IRI: nothing of ours
             return False
-        body = service().run(query, "json").body
+        body = state().service.run(query, "json").body
         if len(cache) > 10_000:
             cache.clear()
         cache[iri] = b"true" in body.replace(b" ", b"")
     return cache[iri]
-
-
-def _html_response(html: str, status: int = 200) -> Response:
-    response = Response(html, status=status, mimetype="text/html")
-    if status == 200:
-        response.set_etag(hashlib.sha256(html.encode("utf-8")).hexdigest()[:32])
-        response.headers["Cache-Control"] = CACHE_CONTROL
-        response.make_conditional(request)
-    return response
 
 
 def wants_html() -> bool:
@@ -160,20 +136,17 @@ def document(slug: str) -> Response:
 
 
 def describe(iri: str, doc_path: str, fmt: str, *, negotiated: bool) -> Response:
-    query = description_query(iri, settings().base_iri)
+    query = description_query(iri, state().settings.base_iri)
     if fmt != "html":
         return documents.finish(protocol.respond(query, fmt), doc_path, fmt, negotiated=negotiated)
-    result = service().run(query, "nt")
-    page = build_page(iri, ox.parse(result.body, ox.RdfFormat.N_TRIPLES), namer(), settings().base_iri + "ontology#")
+    result = state().service.run(query, "nt")
+    vocabulary = state().settings.base_iri + "ontology#"
+    page = build_page(iri, ox.parse(result.body, ox.RdfFormat.N_TRIPLES), namer(), vocabulary)
     html = render_template(
-        "resource.html", page=page, doc_path=doc_path, formats=_format_links(doc_path),
+        "resource.html", page=page, doc_path=doc_path, formats=documents.format_links(doc_path),
         query_url=f"{request.script_root}/?{urlencode({'query': query})}",
     )
-    return documents.finish(_html_response(html), doc_path, "html", negotiated=negotiated)
-
-
-def _format_links(doc_path: str) -> list[tuple[str, str, str]]:
-    return [(f.label, documents.url(doc_path, f.name), f.media_type) for f in GRAPH_FORMATS]
+    return documents.finish(html_response(html), doc_path, "html", negotiated=negotiated)
 
 
 # --- other IRIs we mint -------------------------------------------------------------------------------------
@@ -189,8 +162,8 @@ def ontology_version(rest: str) -> Response:
 @bp.get("/graph/<name>")
 def named_graph(name: str) -> Response:
     stem, explicit = documents.split_extension(name)
-    graph = settings().graph_iri(stem)
-    if graph not in service().held_graphs:
+    graph = state().settings.graph_iri(stem)
+    if graph not in state().service.held_graphs:
         raise NotFound()
     fmt = explicit or documents.negotiate()
     doc_path = f"/graph/{stem}"
@@ -198,16 +171,16 @@ def named_graph(name: str) -> Response:
     if fmt != "html":
         return documents.finish(protocol.respond(query, fmt), doc_path, fmt, negotiated=explicit is None)
     count_query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}"
-    count = _select(count_query)[0]["n"]
-    html = render_template("graph.html", graph=graph, name=stem, count=count, formats=_format_links(doc_path),
+    count = select(count_query)[0]["n"]
+    html = render_template("graph.html", graph=graph, name=stem, count=count, formats=documents.format_links(doc_path),
                            query_url=f"{request.script_root}/?{urlencode({'query': query})}")
-    return documents.finish(_html_response(html), doc_path, "html", negotiated=explicit is None)
+    return documents.finish(html_response(html), doc_path, "html", negotiated=explicit is None)
 
 
 @bp.get("/source/<path:name>")
 def source_file(name: str) -> Response:
     """The shipped article text (kg:article-text schema:contentUrl) and the files beside it."""
-    folder = Path(settings().data_dir) / "graph" / "source"
+    folder = Path(state().settings.data_dir) / "graph" / "source"
     response = send_from_directory(folder, name, max_age=60)
     if name.endswith((".txt", ".tsv", ".md")):
         response.headers["Content-Type"] = response.mimetype + "; charset=utf-8"
@@ -216,23 +189,9 @@ def source_file(name: str) -> Response:
 
 # --- browsing and search -------------------------------------------------------------------------------
 
-def _select(query: str) -> list[dict[str, Any]]:
-    """A SELECT through the query service, as rows of plain values (IRIs and literals as strings)."""
-    import json
-
-    answer = json.loads(service().run(query, "json").body)
-    return [{k: _plain(v) for k, v in row.items()} for row in answer["results"]["bindings"]]
-
-
-def _plain(term: dict[str, str]) -> Any:
-    if term.get("datatype") == "http://www.w3.org/2001/XMLSchema#integer":
-        return int(term["value"])
-    return term["value"]
-
-
 @bp.get("/browse")
 def browse() -> Response:
-    base = settings().base_iri
+    base = state().settings.base_iri
     query = f"""PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?type ?typeLabel ?x ?label WHERE {{
   ?x a ?type .
@@ -243,17 +202,17 @@ SELECT ?type ?typeLabel ?x ?label WHERE {{
 ORDER BY ?type ?x
 LIMIT 20000"""
     groups: dict[str, dict[str, Any]] = {}
-    for row in _select(query):
+    for row in select(query):
         group = groups.setdefault(row["type"], {"type": namer().iri_cell(row["type"]), "label": row.get("typeLabel"),
                                                 "members": {}})
         group["members"].setdefault(row["x"], {**namer().iri_cell(row["x"]), "label": row.get("label")})
     ordered = sorted(groups.values(), key=lambda g: (g["label"] or g["type"]["text"]).lower())
     for group in ordered:
         group["members"] = sorted(group["members"].values(), key=lambda m: (m["label"] or m["text"]).lower())
-    graphs = [(g, f"{request.script_root}/graph/{g.rsplit('/', 1)[-1]}") for g in service().held_graphs
+    graphs = [(g, f"{request.script_root}/graph/{g.rsplit('/', 1)[-1]}") for g in state().service.held_graphs
               if g.startswith(base + "graph/")]
     html = render_template("browse.html", groups=ordered, graphs=graphs)
-    return _html_response(html)
+    return html_response(html)
 
 
 def search_words(text: str) -> list[str]:
@@ -294,7 +253,7 @@ def _hits(words: list[str]) -> list[dict[str, Any]]:
     if not words:
         return []
     hits = []
-    for row in _select(search_query(words)):
+    for row in select(search_query(words)):
         hit = {**namer().iri_cell(row["x"]), "label": row.get("label"), "score": row.get("best", 0)}
         kind = namer().iri_cell(row["type"]) if row.get("type") else None
         hit["kind"] = {**kind, "label": row.get("typeLabel")} if kind else None
@@ -306,7 +265,7 @@ def _hits(words: list[str]) -> list[dict[str, Any]]:
 def search_page() -> Response:
     text = request.args.get("q", "")
     words = search_words(text)
-    return _html_response(render_template("search.html", q=text, hits=_hits(words), words=words))
+    return html_response(render_template("search.html", q=text, hits=_hits(words), words=words))
 
 
 # --- unknown IRIs -------------------------------------------------------------------------------------------
@@ -335,14 +294,4 @@ def not_found(error: HTTPException) -> Response:
     return security_headers(response)
 
 
-def install(app: Flask) -> None:
-    """Register dereferencing, the ontology's documentation, VoID, the dumps and the 404 page."""
-    from nato_kg.web.ld import dumps, ontology_docs, void
-
-    for blueprint in (bp, ontology_docs.bp, void.bp, dumps.bp):
-        blueprint.after_request(security_headers)
-        app.register_blueprint(blueprint)
-    app.register_error_handler(404, not_found)
-
-
-__all__ = ["bp", "install", "iri_for", "is_known", "raw_path", "search", "uri_to_iri"]
+__all__ = ["bp", "iri_for", "is_known", "not_found", "raw_path", "search", "uri_to_iri"]

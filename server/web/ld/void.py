@@ -10,13 +10,15 @@ import hashlib
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
+
 from nato_kg import formats
 from nato_kg.engine.query_process import GRAPH_FORMATS
 from nato_kg.namespaces import COMMON_PREFIXES, WIKIDATA_ENTITY, prefixes
+from nato_kg.web.html import select
 from nato_kg.web.ld import documents
 from nato_kg.web.ld.dumps import DUMPS
-from nato_kg.web.ld.resources import _select, service, settings
+from nato_kg.web.state import state
 
 bp = Blueprint("void", __name__)
 VOID = "http://rdfs.org/ns/void#"
@@ -44,10 +46,10 @@ def void_iri(base: str) -> str:
 
 def describe() -> list[ox.Triple]:
     """The VoID triples (counted once per process)."""
-    cached: list[ox.Triple] | None = current_app.extensions.get("kg_void")
+    cached = state().void_triples
     if cached is not None:
         return cached
-    base = settings().base_iri
+    base = state().settings.base_iri
     doc = void_iri(base)
     dataset, wikidata, linkset = (ox.NamedNode(f"{doc}#{n}") for n in ("dataset", "wikidata", "links-to-wikidata"))
     triples: list[ox.Triple] = []
@@ -60,7 +62,7 @@ def describe() -> list[ox.Triple]:
     def iri(value: str) -> ox.NamedNode:
         return ox.NamedNode(value)
 
-    counts = _select(COUNTS)[0]
+    counts = select(COUNTS)[0]
     add(ox.NamedNode(doc), RDF_TYPE.value, iri(VOID + "DatasetDescription"))
     add(ox.NamedNode(doc), FOAF + "primaryTopic", dataset)
     add(dataset, RDF_TYPE.value, iri(VOID + "Dataset"))
@@ -86,20 +88,20 @@ def describe() -> list[ox.Triple]:
     add(dataset, VOID + "distinctSubjects", counts["subjects"])
     add(dataset, VOID + "distinctObjects", counts["objects"])
     add(dataset, VOID + "properties", counts["properties"])
-    classes = _select(CLASSES)
+    classes = select(CLASSES)
     add(dataset, VOID + "classes", len(classes))
     for number, row in enumerate(classes):
         node = ox.BlankNode(f"class{number}")
         add(dataset, VOID + "classPartition", node)
         add(node, VOID + "class", iri(row["c"]))
         add(node, VOID + "entities", row["n"])
-    for number, row in enumerate(_select(PROPERTIES)):
+    for number, row in enumerate(select(PROPERTIES)):
         node = ox.BlankNode(f"property{number}")
         add(dataset, VOID + "propertyPartition", node)
         add(node, VOID + "property", iri(row["p"]))
         add(node, VOID + "triples", row["n"])
-    for graph in service().held_graphs:
-        count = _select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}")[0]["n"]
+    for graph in state().service.held_graphs:
+        count = select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}")[0]["n"]
         add(dataset, VOID + "subset", iri(graph))
         add(iri(graph), RDF_TYPE.value, iri(VOID + "Dataset"))
         add(iri(graph), VOID + "triples", count)
@@ -115,16 +117,16 @@ def describe() -> list[ox.Triple]:
     add(linkset, VOID + "subjectsTarget", dataset)
     add(linkset, VOID + "objectsTarget", wikidata)
     add(linkset, VOID + "linkPredicate", iri(OWL_SAME_AS))
-    add(linkset, VOID + "triples", _select(LINKS)[0]["n"])
+    add(linkset, VOID + "triples", select(LINKS)[0]["n"])
     add(dataset, VOID + "subset", linkset)
-    current_app.extensions["kg_void"] = triples
+    state().void_triples = triples
     return triples
 
 
 @bp.get("/.well-known/void")
 def void() -> Response:
     fmt = documents.negotiate(html=False)
-    table = {**prefixes(settings().base_iri), **EXTRA_PREFIXES} if fmt == "ttl" else None
+    table = {**prefixes(state().settings.base_iri), **EXTRA_PREFIXES} if fmt == "ttl" else None
     body = ox.serialize(describe(), format=GRAPH_FORMATS[fmt], prefixes=table) or b""
     response = Response(body, content_type=formats.media_type(fmt))
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
