@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from nato_kg.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
 
 BASE_IRI = "http://127.0.0.1:8000/"  # the default; tests pin it so expected IRIs do not depend on the port

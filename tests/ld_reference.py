@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from nato_kg.settings import PROJECT_ROOT
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+from nato_kg.settings import PROJECT_ROOT
 
 BASE_IRI = "http://127.0.0.1:8000/"
 KG = Namespace(BASE_IRI + "id/")

@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 from conftest import BASE_IRI, RunningServer, free_port, start_server, stop_server, wait_until_up
+
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.settings import PROJECT_ROOT
 

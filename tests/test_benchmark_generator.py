@@ -8,8 +8,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from nato_kg.settings import PROJECT_ROOT
 from rdflib import Dataset, URIRef
+
+from nato_kg.settings import PROJECT_ROOT
 
 BASE = "http://127.0.0.1:8000/"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
+
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.engine.stored_queries import load_catalogue
 

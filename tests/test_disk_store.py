@@ -8,6 +8,7 @@ import signal
 import time
 
 from conftest import BASE_IRI, start_server, stop_server
+
 from nato_kg.settings import PROJECT_ROOT
 
 NEW = f"<{BASE_IRI}id/store-probe> <http://www.w3.org/2000/01/rdf-schema#label> \"probe\" ."

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import BASE_IRI, RunningServer, free_port, golden_text, start_server, stop_server, wait_until_up
+
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.engine.federation import ServiceRelay, call_time_limit, routes
 from nato_kg.engine.policy import QueryPolicy

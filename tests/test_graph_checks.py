@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from nato_kg.settings import PROJECT_ROOT
 from nato_kg.validation import CHECKS, run_checks
 

@@ -17,10 +17,11 @@ import pytest
 import requests
 from conftest import RunningServer, start_server, stop_server
 from ld_reference import BASE_IRI, KG, KGO, OA, WD, as_stored, description, graphs, source_paths, union
-from nato_kg.settings import PROJECT_ROOT
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+from nato_kg.settings import PROJECT_ROOT
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")

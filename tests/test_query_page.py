@@ -16,9 +16,10 @@ import pyoxigraph as ox
 import pytest
 from browser import Tab, chromium, open_tab
 from conftest import BASE_IRI, RunningServer, start_server, stop_server
+from playwright.sync_api import Browser, Page
+
 from nato_kg.engine.stored_queries import load_catalogue
 from nato_kg.settings import PROJECT_ROOT
-from playwright.sync_api import Browser, Page
 
 Rows = list[tuple[str, str, str | None]]  # (IRI, label, language tag)
 KG = BASE_IRI + "id/"

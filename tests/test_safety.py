@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from nato_kg.engine.policy import inspect
 
 CHEAP = "ASK { ?s ?p ?o }"
