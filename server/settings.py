@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when running from one
+PACKAGED_DATA = Path(str(resources.files(__package__ or "nato_kg").joinpath("files")))  # the wheel's copy
+
+
+def default_data_dir() -> Path:
+    """The checkout's own folders when running from one (curators edit them there), else the wheel's copy."""
+    if all((PROJECT_ROOT / folder).is_dir() for folder in ("ontology", "graph", "queries")):
+        return PROJECT_ROOT
+    return PACKAGED_DATA
+
+
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 
 
@@ -19,7 +30,7 @@ class Settings:
     # The IRIs the graph mints start with this; a deployment on another host sets its own.
     base_iri: str = "http://127.0.0.1:8000/"
     # Folder holding ontology/, graph/ and queries/.
-    data_dir: Path = PROJECT_ROOT
+    data_dir: Path = default_data_dir()
     # Persistent on-disk Oxigraph store (None: in memory, loaded at start-up).
     store_dir: Path | None = None
     # A remote SPARQL 1.1 endpoint to use instead of the embedded store.
@@ -83,4 +94,4 @@ def _coerce(name: str, raw: str) -> Any:
     return raw or None
 
 
-__all__ = ["PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings"]
+__all__ = ["PACKAGED_DATA", "PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings", "default_data_dir"]
