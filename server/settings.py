@@ -19,6 +19,9 @@ def default_data_dir() -> Path:
     return PACKAGED_DATA
 
 
+DEFAULT_DATA_DIR = default_data_dir()
+
+
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 
 
@@ -30,7 +33,7 @@ class Settings:
     # The IRIs the graph mints start with this; a deployment on another host sets its own.
     base_iri: str = "http://127.0.0.1:8000/"
     # Folder holding ontology/, graph/ and queries/.
-    data_dir: Path = default_data_dir()
+    data_dir: Path = DEFAULT_DATA_DIR
     # Persistent on-disk Oxigraph store (None: in memory, loaded at start-up).
     store_dir: Path | None = None
     # A remote SPARQL 1.1 endpoint to use instead of the embedded store.
@@ -94,4 +97,4 @@ def _coerce(name: str, raw: str) -> Any:
     return raw or None
 
 
-__all__ = ["PACKAGED_DATA", "PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings", "default_data_dir"]
+__all__ = ["DEFAULT_DATA_DIR", "PACKAGED_DATA", "PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings", "default_data_dir"]

@@ -120,3 +120,15 @@ def test_the_installed_linked_data_pages(served: RunningServer) -> None:
     source = served.get("/source/nato-cuts-russian-mission-staff.txt")
     assert source.status_code == 200
     assert source.content == (PROJECT_ROOT / "graph" / "source" / "nato-cuts-russian-mission-staff.txt").read_bytes()
+
+
+def test_the_wheel_carries_every_data_template_and_static_file(installed: Path) -> None:
+    (package,) = installed.parent.glob("lib/python*/site-packages/nato_kg")
+
+    def files(folder: Path) -> list[str]:
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                      if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".py")
+
+    for shipped, source in [("files/ontology", "ontology"), ("files/graph", "graph"), ("files/queries", "queries"),
+                            ("web/templates", "server/web/templates"), ("web/static", "server/web/static")]:
+        assert files(package / shipped) == files(PROJECT_ROOT / source), shipped

@@ -183,7 +183,7 @@ def highlight(text: str, quotes: Iterable[str]) -> list[Segment]:
 
 
 def build_page(iri: str, triples: Iterable[ox.Triple], namer: Any, ontology_ns: str) -> Page:
-    """The view model of a resource page. `namer` is query_page.Namer (prefixed names and local links)."""
+    """The view model of a resource page. `namer` is html.Namer (prefixed names and local links)."""
     index = Index(triples)
     node = ox.NamedNode(iri)
 

@@ -32,7 +32,7 @@
     return node;
   }
 
-  // --- terms, as the server renders them (query_page.Namer) ---
+  // --- terms, as the server renders them (html.Namer) ---
   function resolve(iri, base) {
     try { return new URL(iri, base).href; } catch (e) { return iri; }
   }
