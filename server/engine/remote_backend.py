@@ -19,6 +19,7 @@ from typing import Any
 from nato_kg import formats
 from nato_kg.data.store import graph_names, load_dataset, native_store
 from nato_kg.engine.federation import user_agent
+from nato_kg.engine.order_by import total_order
 from nato_kg.settings import Settings
 
 
@@ -35,6 +36,8 @@ class RemoteEndpoint:
 
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
         query, fmt, options = request
+        if self.settings.order_by_rewrite:  # the backend may be an Oxigraph with the same comparator
+            query = total_order(query)
         default = options.get("default_graph")
         named = options.get("named_graphs")
         if default is None and options.get("union"):
