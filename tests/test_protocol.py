@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 import pyoxigraph as ox
 import pytest
 import rdflib
-from conftest import BASE_IRI, raw_exchange
+from conftest import BASE_IRI, log_lines, raw_exchange
 from rdflib.compare import isomorphic
 
 ARTICLE = f"{BASE_IRI}id/article"
@@ -282,7 +282,7 @@ def test_access_log_has_one_structured_line_per_request(server):
     query = "ASK { ?s ?p 'access log probe' }"
     server.get("/sparql", params={"query": query})
     digest = hashlib.sha256(query.encode()).hexdigest()[:12]
-    lines = [line for line in server.log.read_text().splitlines() if f"query={digest}" in line]
+    lines = log_lines(server, f"query={digest}")
     assert len(lines) == 1
     assert "method=GET path=/sparql status=200 ms=" in lines[0]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import http.server
 import select
 import socket
-import statistics
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
+from conftest import log_lines, wait_for
 
 from nato_kg.engine.policy import inspect
 
@@ -79,7 +79,7 @@ def test_from_and_service_to_a_canary_are_refused_and_it_hears_nothing(server, c
     assert refused.status_code == 403 and canary.url in refused.text
     refused = server.get("/sparql", params={"query": "ASK { ?s ?p ?o }", "named-graph-uri": canary.url})
     assert refused.status_code == 403
-    time.sleep(0.5)
+    # No wait is needed: the engine would make any such call while answering, before the refusal came back.
     assert canary.hits == []
 
 
@@ -102,7 +102,7 @@ def test_a_runaway_query_is_stopped_at_the_time_limit_and_cheap_queries_keep_flo
 
     thread = threading.Thread(target=runaway)
     thread.start()
-    time.sleep(0.3)
+    wait_for(lambda: limited_server.get("/health").json()["query_processes"]["busy"] >= 1, "the runaway to start")
     latencies = []
     while thread.is_alive() and len(latencies) < 200:
         started = time.monotonic()
@@ -114,9 +114,9 @@ def test_a_runaway_query_is_stopped_at_the_time_limit_and_cheap_queries_keep_flo
     # for minutes), with room for a loaded 2-core CI machine.
     assert 2 <= float(outcome["seconds"]) < 2 + 5  # type: ignore[arg-type]
     # Cheap queries were answered while the runaway ran: had they queued behind it, at most one would have
-    # completed (after it), taking at least the 1.7 s it had left. So: several, each well under 1.7 s.
+    # completed, after it (the loop stops once the runaway is over). So: several. No bound on their latency,
+    # which a loaded 2-core machine can stretch without anything being wrong.
     assert len(latencies) >= 5, latencies
-    assert max(latencies) < 1.5 and statistics.median(latencies) < 0.5, latencies
     still_serving(limited_server)
 
 
@@ -198,9 +198,10 @@ def test_a_long_get_query_is_answered_and_an_over_long_request_head_refused(limi
     over_long_header = requests.get(url, params={"query": CHEAP}, headers={"X-Padding": "x" * 70_000}, timeout=30)
     assert (over_long_header.status_code, over_long_header.text) == (
         431, "The request headers are over 65,536 bytes.\n")
-    logged = limited_server.log.read_text()
-    assert "kg.access method=GET path=/sparql status=414 ms=0.00 bytes=57 query=- client=127.0.0.1\n" in logged
-    assert "kg.access method=GET path=/sparql status=431 ms=0.00 bytes=43 query=- client=127.0.0.1\n" in logged
+    # The front writes these lines after it has sent the answer: wait for them.
+    for status, size in ((414, 57), (431, 43)):
+        line = f"kg.access method=GET path=/sparql status={status} ms=0.00 bytes={size} query=- client=127.0.0.1"
+        assert any(found.endswith(line) for found in log_lines(limited_server, line))
     still_serving(limited_server)
 
 
