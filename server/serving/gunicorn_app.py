@@ -8,8 +8,11 @@ fixed bytes, uvicorn's at 44,000 (benchmarks/RESULTS.md): the HTTP server was mo
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
+import socket
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
@@ -59,7 +62,28 @@ def _build_store_in_a_child(settings: Settings) -> bool:
         return child.submit(ensure_store, settings).result()
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Would binding host:port fail because something listens there? Checked as gunicorn binds (SO_REUSEADDR),
+    so a port left in TIME_WAIT by a server just stopped does not count."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError:
+        return False  # an address that does not resolve: gunicorn says so itself
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
 def serve(settings: Settings) -> int:
+    if port_in_use(settings.host, settings.port):  # one clear line, not gunicorn's five retries and a traceback
+        print(f"kg serve: {settings.host}:{settings.port} is already in use (another server is listening there); "
+              f"choose another port: kg serve --port {settings.port + 1}, or make serve PORT={settings.port + 1}",
+              file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if settings.store_dir is not None and _build_store_in_a_child(settings):
         logging.getLogger("kg.store").info("built the on-disk store in %s", settings.store_dir)
