@@ -99,6 +99,10 @@ def description(iri: URIRef) -> Graph:
                 out.add((passage, OA.hasSelector, selector))
                 for t in g.triples((selector, None, None)):
                     out.add(t)
+    # Rule 5, the document: what it is about and under which licence.
+    document = URIRef(str(iri).replace(str(KG), BASE_IRI + "doc/", 1))
+    out.add((document, URIRef("http://xmlns.com/foaf/0.1/primaryTopic"), iri))
+    out.add((document, URIRef("http://purl.org/dc/terms/license"), URIRef("https://creativecommons.org/licenses/by/4.0/")))
     return as_stored(out)
 
 

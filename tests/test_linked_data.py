@@ -19,7 +19,7 @@ from conftest import RunningServer, start_server, stop_server
 from ld_reference import BASE_IRI, KG, KGO, OA, WD, as_stored, description, graphs, source_paths, union
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
-from rdflib.namespace import OWL, RDF, RDFS, XSD
+from rdflib.namespace import FOAF, OWL, RDF, RDFS, XSD
 
 from nato_kg.settings import PROJECT_ROOT
 
@@ -119,7 +119,8 @@ def test_country_description_by_hand(server: RunningServer) -> None:
     g = parse(server.get("/doc/germany.ttl"), "ttl")
     assert own(g, KG.germany) == {(RDF.type, KGO.State), (RDFS.label, Literal("Germany", lang="en")),
                                   (KGO.memberOf, KG["european-union"]), (OWL.sameAs, WD.Q183)}
-    assert set(g.subject_predicates(KG.germany)) == {(KG["expulsion-by-germany"], KGO.agent)}
+    assert set(g.subject_predicates(KG.germany)) == {(KG["expulsion-by-germany"], KGO.agent),
+                                                     (URIRef(BASE_IRI + "doc/germany"), FOAF.primaryTopic)}
     assert (KG["european-union"], RDFS.label, Literal("European Union", lang="en")) in g
     assert (KG["european-union"], RDF.type, KGO.InternationalOrganization) in g
     assert (KGO.State, RDFS.label, Literal("state", lang="en")) in g
@@ -273,7 +274,10 @@ def test_odd_iris_route_to_their_own_resources(tmp_path_factory: pytest.TempPath
             assert redirect.status_code == 303 and redirect.headers["Location"] == f"/doc/{path}", path
             g = parse(odd.get(f"/doc/{path}.nt"), "nt")
             iri = URIRef(BASE_IRI + "id/" + ("caf\u00e9" if label == "cafe" else path))
-            assert set(g.triples((None, None, None))) == {(iri, RDFS.label, Literal(label))}, path
+            document = URIRef(BASE_IRI + "doc/" + ("caf\u00e9" if label == "cafe" else path))
+            assert set(g.triples((None, None, None))) == {
+                (iri, RDFS.label, Literal(label)), (document, FOAF.primaryTopic, iri),
+                (document, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/"))}, path
             assert odd.get(f"/doc/{path}", headers={"Accept": BROWSER_ACCEPT}).status_code == 200, path
         assert odd.get("/id/a%2Bb").status_code == 404  # %2B is not '+' in a path: another IRI
     finally:
@@ -491,3 +495,16 @@ def test_rdf_clients_keep_their_negotiation(server: RunningServer) -> None:
             answer = server.get(path, headers={"Accept": accept})
             assert answer.headers["Content-Type"] == f"{media}; charset=utf-8", (path, accept)
     assert len(Graph().parse(server.url + "/.well-known/void")) > 50  # rdflib's own request, as users make it
+
+
+def test_every_rdf_document_says_what_it_is_about_and_its_licence(server: RunningServer) -> None:
+    foaf_topic = URIRef("http://xmlns.com/foaf/0.1/primaryTopic")
+    licence = URIRef("https://creativecommons.org/licenses/by/4.0/")
+    for slug in ("nato", "expulsion-by-germany", "passage-21"):
+        document = URIRef(f"{BASE_IRI}doc/{slug}")
+        for fmt in ("ttl", "nt", "jsonld", "rdf"):
+            graph = parse(server.get(f"/doc/{slug}.{fmt}"), fmt)
+            assert set(graph.subject_objects(foaf_topic)) == {(document, KG[slug])}, (slug, fmt)
+            assert set(graph.objects(document, DCTERMS.license)) == {licence}, (slug, fmt)
+    page = server.get("/doc/nato.html").text  # the page is the document: not listed as pointing at its topic
+    assert ">foaf:primaryTopic<" not in page and ">http://xmlns.com/foaf/0.1/primaryTopic<" not in page

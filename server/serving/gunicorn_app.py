@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
+from werkzeug.serving import is_running_from_reloader
 
 from nato_kg.serving.asgi import create_asgi_app
 from nato_kg.serving.request_head import BoundedHttpToolsProtocol
@@ -79,7 +80,9 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def serve(settings: Settings) -> int:
-    if port_in_use(settings.host, settings.port):  # one clear line, not gunicorn's five retries and a traceback
+    # One clear line, not gunicorn's five retries and a traceback. (Under --dev, the reloader's child is handed
+    # the socket its parent bound: the port is ours then.)
+    if not is_running_from_reloader() and port_in_use(settings.host, settings.port):
         print(f"kg serve: {settings.host}:{settings.port} is already in use (another server is listening there); "
               f"choose another port: kg serve --port {settings.port + 1}, or make serve PORT={settings.port + 1}",
               file=sys.stderr)

@@ -37,14 +37,18 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
 RDFS_COMMENT = RDFS + "comment"
+FOAF_PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/primaryTopic"
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"  # the data's licence (CC BY 4.0), named in every document
 
 _TEMPLATE = """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX kgo: <{ontology}#>
 # The description of {iri}: its triples (with its blank nodes), the triples pointing at it, labels and
-# types of everything linked, and the quotes and source passages of it and of what points at it.
-CONSTRUCT {{
+# types of everything linked, and the quotes and source passages of it and of what points at it.{document_note}
+CONSTRUCT {{{document}
   ?R ?p ?o . ?b ?bp ?bo . ?c ?cp ?co .
   ?s ?q ?R .
   ?n rdfs:label ?nl . ?n rdf:type ?nt . ?nt rdfs:label ?ntl .
@@ -75,7 +79,12 @@ def description_query(iri: str, base_iri: str) -> str:
     """The CONSTRUCT query that returns the description of `iri` (raises ValueError for a bad IRI)."""
     node = str(ox.NamedNode(iri))  # validates: no spaces, no '>', no quotes can get in
     ontology = base_iri + "ontology"
-    return _TEMPLATE.format(ontology=ontology, iri=node).replace("?R", node)
+    document = note = ""
+    if iri.startswith(base_iri + "id/"):
+        doc = ox.NamedNode(base_iri + "doc/" + iri[len(base_iri + "id/"):])
+        document = f"\n  {doc} foaf:primaryTopic ?R ; dcterms:license <{LICENSE}> ."
+        note = f"\n# The document {doc} is about it, under CC BY 4.0."
+    return _TEMPLATE.format(ontology=ontology, iri=node, document=document, document_note=note).replace("?R", node)
 
 
 def exists_query(iri: str) -> str:
@@ -230,6 +239,8 @@ def build_page(iri: str, triples: Iterable[ox.Triple], namer: Any, ontology_ns: 
     for subject, predicate in index.into.get(node, []):
         local = predicate[len(ontology_ns):] if predicate.startswith(ontology_ns) else None
         group = actions if local in ACTION_ROLES else statements if local in STATEMENT_ROLES else None
+        if predicate == FOAF_PRIMARY_TOPIC:  # the document itself (this page): said by its links, not a backlink
+            continue
         if group is None or subject == node:
             other[predicate].append(subject)
             continue

@@ -11,11 +11,11 @@ from flask import Response, request
 
 from nato_kg import formats
 from nato_kg.web import negotiation
+from nato_kg.web.ld.descriptions import LICENSE
 from nato_kg.web.query_page import GRAPH_FORMATS as GRAPH_DOWNLOADS
 
 DOCUMENT_FORMATS = (*formats.GRAPH_FORMATS, "html")  # RDF first: a client that says nothing gets Turtle
 BY_EXTENSION = {formats.FORMATS[name].extension: name for name in DOCUMENT_FORMATS}
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 
 
 def split_extension(path: str) -> tuple[str, str | None]:
