@@ -1,0 +1,115 @@
+"""`make conformance`: every W3C SPARQL query test on plain pyoxigraph and through our /sparql path.
+
+Prints a table per suite (one row per folder of the suite: a feature), the refusals with their reasons, and
+the tests plain pyoxigraph passes but our path does not; `--write FILE` also writes them as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.query_service import QueryService
+from server.settings import Settings
+
+from . import fetch
+from .harness import GRAPH_PARSERS, RESULT_PARSERS, Outcome, PlainEngine, W3CTest, load_tests, run_tests
+
+Results = list[tuple[W3CTest, Outcome, Outcome]]
+COLUMNS = ("tests", "plain pass", "plain fail", "plain not run", "ours pass", "ours fail", "ours refused",
+           "ours not run")
+
+
+def service() -> QueryService:
+    """Our query path as /sparql has it: the default settings, one query process."""
+    return QueryService(Settings.from_env(query_processes=1), held_graphs=())
+
+
+def _counts(rows: Results) -> list[int]:
+    plain = Counter(p.status for _, p, _ in rows)
+    ours = Counter(o.status for _, _, o in rows)
+    return [len(rows), plain["pass"], plain["fail"], plain["not run"], ours["pass"], ours["fail"],
+            ours["refused"], ours["not run"]]
+
+
+def refusal_reason(message: str) -> str:
+    """A refusal's kind, as conformance/README.md documents them; anything else verbatim."""
+    if message.startswith("403 SERVICE"):
+        return "SERVICE to an endpoint off the allow-list (documented)"
+    if re.match(r"403 (FROM|FROM NAMED) <", message):
+        return "FROM / FROM NAMED naming a graph the test's dataset does not hold (documented)"
+    return message
+
+
+def regressions(results: Results) -> Results:
+    """The tests plain pyoxigraph passes and our path does not (refusals included: each must be documented)."""
+    return [r for r in results if r[1].status == "pass" and r[2].status != "pass"]
+
+
+def report(results: Results, seconds: float, formats: str) -> str:
+    """The whole report in Markdown (also readable as plain text)."""
+    out = ["# W3C SPARQL query tests: plain pyoxigraph and our /sparql path", "",
+           "Written by `make conformance` (conformance/run.py); conformance/README.md says what is run and "
+           "how answers are compared.", ""]
+    by_suite: dict[str, dict[str, Results]] = defaultdict(lambda: defaultdict(list))
+    for row in results:
+        by_suite[row[0].suite][row[0].part].append(row)
+    for suite, parts in by_suite.items():
+        out += [f"## {suite}", "", "| folder | " + " | ".join(COLUMNS) + " |",
+                "| --- |" + " ---: |" * len(COLUMNS)]
+        for part, rows in parts.items():
+            out.append(f"| {part} | " + " | ".join(str(n) for n in _counts(rows)) + " |")
+        total = _counts([r for rows in parts.values() for r in rows])
+        out += ["| **total** | " + " | ".join(f"**{n}**" for n in total) + " |", ""]
+    refused = [r for r in results if r[2].status == "refused"]
+    out += ["## Refused by our policy", ""]
+    reasons: dict[str, list[str]] = defaultdict(list)
+    for test, _, ours in refused:
+        reasons[refusal_reason(ours.detail)].append(test.ident)
+    out += [f"- {len(tests)} × {reason}: {', '.join(tests)}" for reason, tests in reasons.items()] or ["none"]
+    out += ["", "## Passed by plain pyoxigraph, not by our path", ""]
+    out += [f"- {t.suite} {t.ident}: {o.status}: {refusal_reason(o.detail) if o.status == 'refused' else o.detail}"
+            for t, _, o in regressions(results)] or ["none"]
+    out += ["", "## Passed by our path, not by plain pyoxigraph", ""]
+    out += [f"- {t.suite} {t.ident}: plain {p.status}: {p.detail}" for t, p, o in results
+            if o.status == "pass" and p.status != "pass"] or ["none"]
+    out += ["", "## Failed on both", ""]
+    out += [f"- {t.suite} {t.ident} ({t.kind}): {p.detail}" for t, p, o in results
+            if p.status == "fail" and o.status == "fail"] or ["none"]
+    out += ["", f"{len(results)} tests in {seconds:.0f} s; our path answered in {formats} (results / graphs).", ""]
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", type=Path, help="also write the report (Markdown) to this file")
+    parser.add_argument("--part", action="append", help="only this folder (repeatable), e.g. sort")
+    parser.add_argument("--result-format", choices=sorted(RESULT_PARSERS), default="json",
+                        help="the format our path answers SELECT and ASK in (parsed back to compare)")
+    parser.add_argument("--graph-format", choices=sorted(GRAPH_PARSERS), default="ttl",
+                        help="the format our path answers CONSTRUCT and DESCRIBE in")
+    args = parser.parse_args(argv)
+    tests = load_tests(fetch.ensure())
+    if args.part:
+        tests = [t for t in tests if t.part in args.part]
+    started = time.monotonic()
+    ours, plain = service(), PlainEngine()
+    try:
+        results = run_tests(tests, ours, plain, args.result_format, args.graph_format)
+    finally:
+        plain.close()
+        ours.close()
+    text = report(results, time.monotonic() - started, f"{args.result_format} / {args.graph_format}")
+    print(text)
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
