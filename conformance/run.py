@@ -51,6 +51,15 @@ def regressions(results: Results) -> Results:
     return [r for r in results if r[1].status == "pass" and r[2].status != "pass"]
 
 
+def documented(outcome: Outcome) -> bool:
+    return outcome.status == "refused" and refusal_reason(outcome.detail).endswith("(documented)")
+
+
+def undocumented(results: Results) -> Results:
+    """The regressions that are not documented refusals: the goal is none."""
+    return [r for r in regressions(results) if not documented(r[2])]
+
+
 def report(results: Results, seconds: float, formats: str) -> str:
     """The whole report in Markdown (also readable as plain text)."""
     out = ["# W3C SPARQL query tests: plain pyoxigraph and our /sparql path", "",
@@ -59,6 +68,14 @@ def report(results: Results, seconds: float, formats: str) -> str:
     by_suite: dict[str, dict[str, Results]] = defaultdict(lambda: defaultdict(list))
     for row in results:
         by_suite[row[0].suite][row[0].part].append(row)
+    out += ["| suite | tests | plain pyoxigraph passes | our path passes | our path refuses (documented) | "
+            "plain passes, ours does not, undocumented |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for suite, parts in by_suite.items():
+        rows = [r for part in parts.values() for r in part]
+        out.append(f"| {suite} | {len(rows)} | {sum(p.status == 'pass' for _, p, _ in rows)} | "
+                   f"{sum(o.status == 'pass' for _, _, o in rows)} | {sum(documented(o) for _, _, o in rows)} | "
+                   f"{len(undocumented(rows))} |")
+    out.append("")
     for suite, parts in by_suite.items():
         out += [f"## {suite}", "", "| folder | " + " | ".join(COLUMNS) + " |",
                 "| --- |" + " ---: |" * len(COLUMNS)]
@@ -72,9 +89,8 @@ def report(results: Results, seconds: float, formats: str) -> str:
     for test, _, ours in refused:
         reasons[refusal_reason(ours.detail)].append(test.ident)
     out += [f"- {len(tests)} × {reason}: {', '.join(tests)}" for reason, tests in reasons.items()] or ["none"]
-    out += ["", "## Passed by plain pyoxigraph, not by our path", ""]
-    out += [f"- {t.suite} {t.ident}: {o.status}: {refusal_reason(o.detail) if o.status == 'refused' else o.detail}"
-            for t, _, o in regressions(results)] or ["none"]
+    out += ["", "## Passed by plain pyoxigraph, not by our path (documented refusals aside)", ""]
+    out += [f"- {t.suite} {t.ident}: {o.status}: {o.detail}" for t, _, o in undocumented(results)] or ["none"]
     out += ["", "## Passed by our path, not by plain pyoxigraph", ""]
     out += [f"- {t.suite} {t.ident}: plain {p.status}: {p.detail}" for t, p, o in results
             if o.status == "pass" and p.status != "pass"] or ["none"]
@@ -108,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")
-    return 0
+    return 1 if undocumented(results) else 0  # a test plain pyoxigraph passes and we fail, unexplained
 
 
 if __name__ == "__main__":
