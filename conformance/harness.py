@@ -282,7 +282,7 @@ def _result_set(graph: Graph) -> Answer:
     for solution in graph.objects(result_set, RS.solution):
         row = {str(graph.value(b, RS.variable)): rdflib_term(graph.value(b, RS.value))
                for b in graph.objects(solution, RS.binding)}
-        index = graph.value(solution, RS.index)
+        index = graph.value(solution, RS["index"])  # (RS.index would be str.index)
         indexed.append((int(index) if index is not None else -1, row))
     ordered = bool(indexed) and all(i >= 0 for i, _ in indexed)
     indexed.sort(key=lambda pair: pair[0])

@@ -18,6 +18,7 @@ from conformance.harness import (
     PlainEngine,
     W3CTest,
     compare,
+    expected_answer,
     load_tests,
     run_tests,
     same_order,
@@ -80,6 +81,13 @@ def test_every_refusal_is_a_documented_one(results: Results) -> None:
 
 
 # The comparison itself: it must tell a wrong answer from a right one.
+
+def test_the_expected_order_of_a_1_0_sort_test_is_read() -> None:
+    sort_2 = next(t for t in load_tests(fetch.ensure()) if t.ident == "sort/dawg-sort-2")  # ORDER BY DESC(?name)
+    expected = expected_answer(sort_2, "SELECT")
+    assert expected.ordered  # its rs:index values
+    assert [row["name"][1] for row in expected.rows] == ["Fred", "Eve", "Bob", "Alice"]
+
 
 def _lit(text: str) -> tuple[str, ...]:
     return ("L", text, "http://www.w3.org/2001/XMLSchema#string", "")
