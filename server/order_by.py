@@ -12,9 +12,10 @@ decimals, only doubles, only simple strings, only durations, only IRIs), so each
 2. the value within the family, always of one kind: the double value of a number, the string of a string,
    false < true, a date or time as its duration from 1970 (without a timezone read as UTC: the order XSD
    gives wherever it is determinate), a calendar fragment as an integer;
-3. an exact tie-break where 2 loses precision: the decimal value of an integer or decimal (a double cannot
-   tell 2^53 from 2^53+1), the timezone of a calendar fragment;
-4. the lexical form, the datatype and the language: different terms never tie.
+3. a tie-break within the family: the exact decimal value of an integer or decimal where the double loses
+   precision (it cannot tell 2^53 from 2^53+1), the language of a tagged string, the timezone of a calendar
+   fragment, the datatype of any other literal;
+4. the lexical form (with the datatype, for numbers): different terms never tie.
 
 Each key sees only terms of one kind within the family the keys before it fixed, so the engine's sort is a
 total order that agrees with `<` wherever SPARQL defines it; DESC reverses every key. The engine computes
@@ -67,19 +68,23 @@ def _nest(cases: list[tuple[str, str]], otherwise: str) -> str:
 
 
 _RANK = "COALESCE(" + _nest(
-    [("isBLANK({e})", "1"), ("isIRI({e})", "2"), ("isNUMERIC({e})", "IF({e}={e},3,4)"),
+    [("isIRI({e})", "2"), ("isBLANK({e})", "1"), ("isNUMERIC({e})", "IF({e}={e},3,4)"),
      ('LANG({e})!=""', "6"), (_is("string"), "5"),
      *((test, str(7 + i)) for i, (test, _) in enumerate(_FAMILIES))],
     str(_OTHER_RANK)) + ",0)"
 _VALUE = _nest(
-    [("isBLANK({e})||isIRI({e})", "{e}"), ("isNUMERIC({e})", f"<{_XSD}double>({{e}})"),
+    [("isIRI({e})||isBLANK({e})", "{e}"), ("isNUMERIC({e})", f"<{_XSD}double>({{e}})"),
      (f'LANG({{e}})!=""||{_is("string")}', "STR({e})"), *_FAMILIES],
     "STR({e})")
-_EXACT = _nest(
+_EXACT = _nest(  # unbound for IRIs and blank nodes (LANG fails on them): they never tie on the value
     [("isNUMERIC({e})", f"IF({_is('double')}||{_is('float')},0,<{_XSD}decimal>({{e}}))"),
+     ('LANG({e})!=""', "LANG({e})"),
      ("||".join(_is(kind) for kind in _CALENDAR), f'"PT0S"^^<{_XSD}dayTimeDuration>-TIMEZONE({{e}})')],
-    "0")
-KEYS = (_RANK, _VALUE, _EXACT, "STR({e})", "STR(DATATYPE({e}))", "LANG({e})")
+    "STR(DATATYPE({e}))")
+# The lexical form, and for numbers their datatype too ("1"^^xsd:int and "1"^^xsd:integer): the space sorts
+# before any character of a number's lexical form, so this orders by (lexical form, datatype).
+_LEXICAL = 'IF(isLITERAL({e}),IF(isNUMERIC({e}),CONCAT(STR({e})," ",STR(DATATYPE({e}))),STR({e})),0)'
+KEYS = (_RANK, _VALUE, _EXACT, _LEXICAL)
 
 _ENDS = frozenset({"LIMIT", "OFFSET", "VALUES"})
 
