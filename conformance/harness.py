@@ -26,8 +26,8 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 
-from server.query_policy import inspect
-from server.query_service import QueryError, QueryService, ScratchDataset
+from nato_kg.engine.policy import inspect
+from nato_kg.engine.query_service import QueryError, QueryService, ScratchDataset
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
@@ -459,7 +459,7 @@ def compare(test: W3CTest, query: str, expected: Answer, actual: Answer) -> str 
 # --- running a test: plain pyoxigraph ----------------------------------------------------------------------
 
 def _plain_store(dataset: ScratchDataset) -> ox.Store:
-    from server.query_worker import scratch_store
+    from nato_kg.engine.query_process import scratch_store
 
     return scratch_store({"default": dataset.default, "named": dataset.named})
 

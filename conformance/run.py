@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.query_service import QueryService
-from server.settings import Settings
+from nato_kg.engine.query_service import QueryService
+from nato_kg.settings import Settings
 
 from . import fetch
 from .harness import GRAPH_PARSERS, RESULT_PARSERS, Outcome, PlainEngine, W3CTest, load_tests, run_tests
