@@ -66,7 +66,11 @@ class W3CTest:
     data: tuple[Path, ...] = ()
     graph_data: tuple[tuple[str, Path], ...] = ()  # (graph IRI, file)
     result: Path | None = None
-    needs_remote: bool = False  # qt:serviceData: remote endpoints a harness must stand up
+    service_data: tuple[tuple[str, Path], ...] = ()  # qt:serviceData: (endpoint IRI, file) a harness stands up
+
+    @property
+    def needs_remote(self) -> bool:
+        return bool(self.service_data)
 
     @property
     def ident(self) -> str:
@@ -165,10 +169,12 @@ def _test(suite: str, part: str, graph: Graph, entry: Any) -> W3CTest | None:
     data = tuple(p for p in (_file_path(str(d)) for d in graph.objects(action, QT.data)) if p)
     named = tuple((str(g), _file_path(str(g))) for g in graph.objects(action, QT.graphData))
     result = graph.value(entry, MF.result)
+    service = [(str(graph.value(d, QT.endpoint)), _file_path(str(graph.value(d, QT.data))))
+               for d in graph.objects(action, QT.serviceData)]
     return W3CTest(suite, part, name, kind, query, data,  # type: ignore[arg-type]
                    tuple(sorted((g, p) for g, p in named if p)),
                    _file_path(str(result)) if result is not None else None,
-                   graph.value(action, QT.serviceData) is not None)
+                   tuple(sorted((e, p) for e, p in service if p)))
 
 
 def _parsed(query: str) -> Any | None:
@@ -266,6 +272,7 @@ def ox_answer(results: Any) -> Answer:
 # --- expected results --------------------------------------------------------------------------------------
 
 RESULT_FORMATS = {".srx": "xml", ".srj": "json", ".tsv": "tsv", ".csv": "csv"}
+_EMPTY_BINDING = re.compile(rb"<binding name=\"[^\"]*\">\s*</binding>")
 
 
 def expected_answer(test: W3CTest, form: str | None) -> Answer:
@@ -279,8 +286,10 @@ def _expected_answer(test: W3CTest, form: str | None) -> Answer:
     if test.kind == "csv":
         return Answer(text=path.read_text(encoding="utf-8"))
     if path.suffix in RESULT_FORMATS:
-        with path.open("rb") as source:
-            result = Result.parse(source, format=RESULT_FORMATS[path.suffix])
+        raw = path.read_bytes()
+        if path.suffix == ".srx":  # service07.srx writes an unbound variable as an empty <binding>: drop it
+            raw = _EMPTY_BINDING.sub(b"", raw)
+        result = Result.parse(io.BytesIO(raw), format=RESULT_FORMATS[path.suffix])
         if result.type == "ASK":
             return Answer(boolean=bool(result.askAnswer))
         return Answer(tuple(str(v) for v in result.vars or ()),

@@ -18,6 +18,7 @@ from nato_kg.engine.query_service import QueryService
 from nato_kg.settings import Settings
 
 from . import fetch
+from .federation import ORACLE, run_federation, service_tests
 from .harness import GRAPH_PARSERS, RESULT_PARSERS, Outcome, PlainEngine, W3CTest, load_tests, run_tests
 
 Results = list[tuple[W3CTest, Outcome, Outcome]]
@@ -60,7 +61,8 @@ def undocumented(results: Results) -> Results:
     return [r for r in regressions(results) if not documented(r[2])]
 
 
-def report(results: Results, seconds: float, formats: str) -> str:
+def report(results: Results, seconds: float, formats: str,
+           federation: list[tuple[W3CTest, Outcome]] | None = None) -> str:
     """The whole report in Markdown (also readable as plain text)."""
     out = ["# W3C SPARQL query tests: plain pyoxigraph and our /sparql path", "",
            "Written by `make conformance` (conformance/run.py); conformance/README.md says what is run and "
@@ -97,7 +99,18 @@ def report(results: Results, seconds: float, formats: str) -> str:
     out += ["", "## Failed on both", ""]
     out += [f"- {t.suite} {t.ident} ({t.kind}): {p.detail}" for t, p, o in results
             if p.status == "fail" and o.status == "fail"] or ["none"]
-    out += ["", f"{len(results)} tests in {seconds:.0f} s; our path answered in {formats} (results / graphs).", ""]
+    if federation is not None:
+        out += ["", "## SPARQL 1.1 federation, the suite's endpoints allowed", "",
+                "Our path with `allowed_service_endpoints` naming the endpoints the `service/` tests call and "
+                "`service_routes` sending them to `oxigraph serve` stand-ins on loopback that hold each test's "
+                "`qt:serviceData` (conformance/federation.py): the queries go through our SERVICE relay. Plain "
+                "pyoxigraph cannot take part (it would call the real addresses).", "",
+                "| test | our path | detail |", "| --- | --- | --- |"]
+        out += [f"| {t.ident} | {o.status} | {o.detail.replace('|', '/')} |" for t, o in federation]
+        passed = sum(o.status == "pass" for _, o in federation)
+        out += ["", f"{passed} of {len(federation)} pass."]
+    counted = f"{len(results)} tests" + (f" and {len(federation)} federation runs" if federation else "")
+    out += ["", f"{counted} in {seconds:.0f} s; our path answered in {formats} (results / graphs).", ""]
     return "\n".join(out)
 
 
@@ -120,7 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         plain.close()
         ours.close()
-    text = report(results, time.monotonic() - started, f"{args.result_format} / {args.graph_format}")
+    federation = None
+    if ORACLE.is_file() and not args.part:
+        federation = run_federation(service_tests(tests))
+    text = report(results, time.monotonic() - started, f"{args.result_format} / {args.graph_format}", federation)
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")
