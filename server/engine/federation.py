@@ -136,18 +136,20 @@ class ServiceRelay:
     def rewrite(self, query: str, info: QueryInfo, call: Call) -> str:
         """`query` with every SERVICE target the policy found (and allowed) replaced by its relay IRI.
 
-        A SERVICE nested in another's block (wikibase:label in Wikidata's) gets a relay IRI marked `n`: when the
-        outer block is forwarded, the relay puts the nested IRI back, so the remote endpoint sees the block as
-        written; and should Oxigraph read the braces otherwise and call the nested IRI itself, the relay refuses.
-        So nesting is judged by our tokenizer, but no reading of the text makes Oxigraph call an endpoint itself."""
+        A SERVICE off the allow-list nested in an allowed one's block (wikibase:label in Wikidata's) gets a relay
+        IRI marked `n`: when the outer block is forwarded, the relay puts the nested IRI back, so the remote
+        endpoint sees the block as written; and should Oxigraph read the braces otherwise and call the nested IRI
+        itself, the relay refuses. So nesting is judged by our tokenizer, but no reading of the text makes
+        Oxigraph call an endpoint itself. A nested SERVICE to an allowed endpoint keeps that endpoint's relay IRI,
+        as at top level (the W3C federation tests nest their stand-ins so)."""
         parts, last = [], 0
         for target, parent, (start, end) in zip(info.services, info.service_parents, info.service_spans,
                                                 strict=True):
-            if parent is not None and target is not None:
+            if target in self.endpoints:  # nested or not: called through this relay, by its route
+                relay_iri = f"{call.prefix}{self.endpoints.index(target)}"
+            elif parent is not None and target is not None:
                 relay_iri = f"{call.prefix}n{len(call.nested)}"
                 call.nested.append(target)
-            elif target in self.endpoints:
-                relay_iri = f"{call.prefix}{self.endpoints.index(target)}"
             else:  # the policy refuses such a query before it gets here
                 raise ValueError(f"SERVICE <{target}> is not allowed")
             parts += [query[last:start], f"<{relay_iri}>"]
