@@ -5,7 +5,12 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test lint validate bench clean
+.PHONY: serve test lint validate bench clean ui
+
+# The query editor (YASGUI) and the result pictures: npm packages pinned in web/package.json and
+# web/package-lock.json (versions and hashes, no download addresses), bundled into web/dist (git-ignored).
+# Without Node.js the pages still work, server-rendered and without JavaScript; one line says so.
+UI := web/dist/editor.js
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -15,10 +20,19 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-serve: $(BIN)/.installed
+$(UI): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
+	@if command -v npm >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 18 ? 1 : 0)' 2>/dev/null; then \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs; \
+	else \
+	  echo "No Node.js 18+ with npm: serving the pages without the editor; to get it, install Node.js (apt-get install nodejs npm) and run make again."; \
+	fi
+
+ui: $(UI)
+
+serve: $(BIN)/.installed ui
 	$(BIN)/kg serve --host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed ui
 	@bash .ci/browser
 	$(BIN)/ruff check .
 	$(BIN)/kg validate
@@ -34,4 +48,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/endpoint.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .ruff_cache var web/node_modules web/dist

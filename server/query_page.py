@@ -30,6 +30,7 @@ from . import formats
 from .namespaces import query_prefixes
 from .settings import Settings
 from .stored_queries import StoredQuery, current_catalogue
+from .web_assets import graph_terms
 
 bp = Blueprint(
     "query_page", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -52,6 +53,13 @@ MAX_GRAPH_CHARS_SHOWN = 500_000
 
 # The prefixes the default query declares, in this order (kg and kgo are added in front, from the base IRI).
 DEFAULT_QUERY_PREFIXES = ("rdfs", "owl", "schema", "wd")
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+# Shown as numbers, right-aligned (the datatype stays in the cell's tooltip).
+NUMERIC_DATATYPES = frozenset(_XSD + n for n in (
+    "integer", "decimal", "double", "float", "int", "long", "short", "byte", "nonNegativeInteger",
+    "positiveInteger", "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort",
+    "unsignedByte"))
 
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?|")
 
@@ -107,6 +115,7 @@ class Namer:
     base_iri: str
     root: str  # the app's path prefix (request.script_root), "" when served at the host's root
     prefixes: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # our IRIs' rdfs:label: shown instead of the name
 
     def short(self, iri: str) -> str | None:
         best: tuple[int, str] | None = None
@@ -124,7 +133,9 @@ class Namer:
         return None  # javascript:, data:, file: and the like are shown, never linked
 
     def iri_cell(self, iri: str) -> dict[str, Any]:
-        return {"type": "uri", "value": iri, "text": self.short(iri) or iri, "href": self.href(iri)}
+        name = self.short(iri) or iri
+        return {"type": "uri", "value": iri, "text": self.labels.get(iri, name), "name": name,
+                "href": self.href(iri)}
 
     def cell(self, term: dict[str, Any] | None) -> dict[str, Any] | None:
         """A SPARQL JSON term, ready for the template."""
@@ -143,7 +154,8 @@ class Namer:
             "type": "literal",
             "text": term.get("value", ""),
             "lang": term.get("xml:lang"),
-            "datatype": self.iri_cell(datatype) if datatype else None,
+            "datatype": {"value": datatype, "text": self.short(datatype) or datatype} if datatype else None,
+            "number": datatype in NUMERIC_DATATYPES,
         }
 
 
@@ -278,7 +290,8 @@ def page() -> Any:
     elif query is not None:
         if query.strip():
             outcome = run_query(query, Namer(settings.base_iri, request.script_root,
-                                             page_prefixes(settings, query)))
+                                             page_prefixes(settings, query),
+                                             graph_terms(settings.base_iri)["labels"]))
             if isinstance(outcome, PageError):
                 status = outcome.status
         else:
@@ -309,8 +322,11 @@ def page() -> Any:
 
 
 def page_data(settings: Settings, examples: dict[str, StoredQuery]) -> dict[str, Any]:
-    """What the script needs to render results the way the server does."""
+    """What the scripts need to render results the way the server does."""
     return {
+        **graph_terms(settings.base_iri),
+        "defaultQuery": default_query(settings),
+        "exampleTitles": {name: q.title for name, q in examples.items()},
         "endpoint": f"{request.script_root}/sparql",
         "root": request.script_root,
         "baseIri": settings.base_iri,
