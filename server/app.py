@@ -6,7 +6,7 @@ import json
 
 from flask import Flask, jsonify
 
-from . import access_log, protocol, resources, stored_query_api, web_assets
+from . import access_log, overview, protocol, resources, stored_query_api, web_assets
 from .disk_store import ensure_store, fingerprint
 from .query_page import bp as query_page
 from .query_service import QueryError, QueryService
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
+    overview.install(app)  # /overview: the article's three pictures
     web_assets.install(app)  # /assets/ui: the editor and the pictures, when web/dist is built
     resources.install(app)  # linked data: /id, /doc, /ontology, /.well-known/void, /dumps, 404 page
     return app

@@ -64,8 +64,10 @@ export function termNode(term, prefixes = data.prefixes) {
     const label = data.labels[iri];
     const text = label || shortName(iri, prefixes) || iri;
     const href = hrefFor(iri);
-    const title = label ? (shortName(iri, prefixes) || iri) : iri;
-    return href ? el("a", { class: "iri", href, title }, text) : el("span", { class: "iri", title }, text);
+    const cls = label ? "iri labelled" : "iri";
+    const name = label ? shortName(iri, prefixes) : null;
+    return href ? el("a", { class: cls, href, title: iri, "data-name": name }, text)
+      : el("span", { class: cls, title: iri, "data-name": name }, text);
   }
   if (term.type === "bnode") return el("span", { class: "bnode" }, "_:" + term.value);
   if (term.type === "triple") {

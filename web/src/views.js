@@ -11,6 +11,8 @@ const EDGE_VARS = /^(property|predicate|relation|edgeLabel)$/i;
 const PALETTE = ["#1f5f99", "#c0392b", "#2e8b57", "#b8860b", "#7d3c98", "#d35400", "#16a085", "#566573",
   "#a93226", "#2874a6", "#7e5109", "#1e8449"];
 
+const CYTOSCAPE_STYLESHEET_ID = "__________cytoscape_stylesheet";
+
 export const VIEWS = { table: "Table", bar: "Bar chart", timeline: "Timeline", graph: "Network" };
 // WDQS names (#defaultView:BarChart) → ours.
 const DEFAULT_VIEWS = { table: "table", barchart: "bar", timeline: "timeline", graph: "graph" };
@@ -259,6 +261,11 @@ export async function drawGraph(container, results) {
     return [el("span", { class: "legend-item" }, swatch, cls), " "];
   })));
   const { default: cytoscape } = await import("cytoscape");
+  // Cytoscape adds a <style> (position: relative for its container) unless an element with this id exists:
+  // the page's Content-Security-Policy refuses inline styles, and views.css has the rule already.
+  if (!document.getElementById(CYTOSCAPE_STYLESHEET_ID)) {
+    document.body.append(el("span", { id: CYTOSCAPE_STYLESHEET_ID, hidden: "" }));
+  }
   const cy = cytoscape({
     container: box,
     elements,
@@ -272,7 +279,6 @@ export async function drawGraph(container, results) {
         "text-background-opacity": 0.8 } },
     ],
     layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 90 },
-    wheelSensitivity: 0.3,
   });
   cy.on("tap", "node", (event) => {
     const href = hrefFor(event.target.data("iri"));
