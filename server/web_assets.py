@@ -14,28 +14,34 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from .settings import PROJECT_ROOT
+from .settings import Settings
 
-UI_DIR = PROJECT_ROOT / "web" / "dist"
-HOW_TO_GET_THE_EDITOR = ("The query editor (YASGUI) and the result pictures need Node.js 18+ with npm: install "
+HOW_TO_GET_THE_EDITOR = ("No query editor (YASGUI) or result pictures: they need Node.js 18+ with npm: install "
                          "it (e.g. `apt-get install nodejs npm`) and run `make serve` again; meanwhile the "
                          "pages work without JavaScript.")
 
 bp = Blueprint("web_assets", __name__)
 
 
-def editor_built() -> bool:
-    return (UI_DIR / "editor.js").is_file()
+def ui_dir() -> Path | None:
+    """The built UI's folder for this app, or None when it is not there (or turned off)."""
+    settings: Settings = current_app.config["KG_SETTINGS"]
+    folder = settings.ui_dir
+    return folder if folder is not None and (folder / "editor.js").is_file() else None
 
 
 @bp.get("/assets/ui/<path:name>")
 def ui_file(name: str) -> Response:
-    path = (UI_DIR / name).resolve()
-    if UI_DIR.resolve() not in path.parents or not path.is_file() or name.endswith(".gz"):
+    folder = ui_dir()
+    if folder is None:
+        abort(404)
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file() or name.endswith(".gz"):
         abort(404)
     media_type = {".js": "text/javascript", ".css": "text/css"}.get(path.suffix) \
         or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -54,15 +60,11 @@ def ui_file(name: str) -> Response:
 @bp.app_template_global()
 def ui_asset(name: str) -> str | None:
     """URL of a built file (cache-busted by its modification time), or None when the UI is not built."""
-    path = UI_DIR / name
-    if not path.is_file():
+    folder = ui_dir()
+    path = folder / name if folder is not None else None
+    if path is None or not path.is_file():
         return None
     return f"{request.script_root}/assets/ui/{name}?v={path.stat().st_mtime_ns:x}"
-
-
-@bp.app_template_global()
-def editor_available() -> bool:
-    return editor_built()
 
 
 # --- what the scripts need to show terms -----------------------------------------------------------
@@ -128,4 +130,4 @@ def install(app: Any) -> None:
     app.register_blueprint(bp)
 
 
-__all__ = ["HOW_TO_GET_THE_EDITOR", "UI_DIR", "editor_built", "graph_terms", "install"]
+__all__ = ["HOW_TO_GET_THE_EDITOR", "graph_terms", "install", "ui_dir"]
