@@ -8,8 +8,10 @@ import { classOf, data, el, hrefFor, isDate, isNumber, labelOf, textOf } from ".
 const RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label";
 const EDGE_VARS = /^(property|predicate|relation|edgeLabel)$/i;
-const PALETTE = ["#1f5f99", "#c0392b", "#2e8b57", "#b8860b", "#7d3c98", "#d35400", "#16a085", "#566573",
-  "#a93226", "#2874a6", "#7e5109", "#1e8449"];
+// Twenty colours told apart on white (one per class; the network of the article has about that many).
+const PALETTE = ["#1f5f99", "#c0392b", "#2e8b57", "#d68910", "#7d3c98", "#17a2b8", "#6e2c00", "#e84393",
+  "#566573", "#9acd32", "#0b3d91", "#ff7f50", "#008080", "#8e44ad", "#b7950b", "#5d6d7e", "#a93226", "#1abc9c",
+  "#2c3e50", "#d35400"];
 
 const CYTOSCAPE_STYLESHEET_ID = "__________cytoscape_stylesheet";
 
@@ -271,14 +273,16 @@ export async function drawGraph(container, results) {
     elements,
     styleEnabled: true,
     style: [
-      { selector: "node", style: { "background-color": "data(colour)", label: "data(label)", "font-size": 10,
+      { selector: "node", style: { "background-color": "data(colour)", label: "data(label)", "font-size": 9,
         "text-wrap": "wrap", "text-max-width": 120, "text-valign": "bottom", "text-margin-y": 3, width: 16, height: 16 } },
       { selector: "edge", style: { label: "data(label)", "font-size": 8, color: "#555", width: 1.2,
         "line-color": "#9aa5b1", "target-arrow-color": "#9aa5b1", "target-arrow-shape": "triangle",
-        "curve-style": "bezier", "text-rotation": "autorotate", "text-background-color": "#fff",
+        "curve-style": "bezier", "text-rotation": "autorotate", "min-zoomed-font-size": 9, "text-background-color": "#fff",
         "text-background-opacity": 0.8 } },
     ],
-    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: () => 9000, idealEdgeLength: () => 90 },
+    // Edge labels appear when zoomed in enough to read them; the layout leaves room for node labels.
+    layout: { name: "cose", animate: false, randomize: false, fit: true, padding: 24, nodeDimensionsIncludeLabels: true,
+      nodeRepulsion: () => 400000, idealEdgeLength: () => 70, gravity: 40, numIter: 1500 },
   });
   cy.on("tap", "node", (event) => {
     const href = hrefFor(event.target.data("iri"));
