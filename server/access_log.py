@@ -8,13 +8,14 @@ written with O_APPEND is not interleaved with another worker's.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
 import time
 
 from flask import Flask, Response, g, request
+
+from .query_service import query_digest
 
 _NEEDS_QUOTES = re.compile(r'[\s"=\\]|[^\x21-\x7e]')
 
@@ -25,10 +26,6 @@ def _value(text: str) -> str:
         return text
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped) + '"'
-
-
-def query_digest(query: str | None) -> str:
-    return hashlib.sha256(query.encode("utf-8")).hexdigest()[:12] if query else "-"
 
 
 class AccessLog:
@@ -43,7 +40,7 @@ class AccessLog:
         self._stamp = ""
 
     def write(self, method: str, path: str, status: int | str, ms: float, size: int, query: str,
-              client: str, cache: str | None = None) -> None:
+              client: str, cache: str | None = None, failure: str | None = None) -> None:
         if self.fd is None:
             return
         now = time.time()
@@ -52,7 +49,7 @@ class AccessLog:
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         line = (f"{self._stamp} kg.access method={_value(method)} path={_value(path)} status={status} "
                 f"ms={ms:.2f} bytes={size} query={query} client={_value(client)}"
-                f"{f' cache={cache}' if cache else ''}\n")
+                f"{f' cache={cache}' if cache else ''}{f' failure={failure}' if failure else ''}\n")
         os.write(self.fd, line.encode("utf-8", "replace"))
 
 
@@ -65,5 +62,6 @@ def install(app: Flask, access_log: AccessLog) -> None:
     def log_request(response: Response) -> Response:
         ms = (time.perf_counter() - g.get("kg_started", time.perf_counter())) * 1000
         access_log.write(request.method, request.path, response.status_code, ms, response.content_length or 0,
-                         query_digest(g.get("kg_query")), request.remote_addr or "-")
+                         query_digest(g.get("kg_query")), request.remote_addr or "-",
+                         failure=g.get("kg_failure"))
         return response

@@ -190,6 +190,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(QueryError)
     def query_error(error: QueryError) -> Response:
+        g.kg_failure = error.cause  # a failure of ours (a dead query process) is named in the access log
         return error_response(error.status, error.message)
 
     @app.errorhandler(formats.NegotiationError)

@@ -10,13 +10,16 @@ way. So one runaway query holds one process for at most the time limit and never
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import queue
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -39,24 +42,74 @@ class QueryResult:
 
 
 class QueryError(Exception):
-    """A query that cannot be answered; `status` is the HTTP status, `message` says why, for a person."""
+    """A query that cannot be answered; `status` is the HTTP status, `message` says why, for a person.
 
-    def __init__(self, status: int, message: str) -> None:
+    `cause` names a failure of ours rather than the client's (a dead query process: time-limit, memory-limit,
+    stack-overflow, engine-panic, killed, exited) for the access log and the server log."""
+
+    def __init__(self, status: int, message: str, cause: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.cause = cause
+
+
+def query_digest(query: str | None) -> str:
+    """The short name a query goes by in the logs."""
+    return hashlib.sha256(query.encode("utf-8")).hexdigest()[:12] if query else "-"
 
 
 class _Process:
-    """One query process, started as `python -m server.query_worker` with one end of a socket pair."""
+    """One query process, started as `python -m server.query_worker` with one end of a socket pair.
+
+    Its stderr comes through us: each line goes to the server log, and the last few are kept, because when
+    the engine aborts the process (a Rust panic, a failed allocation) they are the only record of why."""
+
+    STDERR_TAIL = 40  # lines kept; a panic's message comes first, before its backtrace
 
     def __init__(self, settings: Settings) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen([sys.executable, "-m", "server.query_worker", str(theirs.fileno())],
-                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
         theirs.close()
         self.conn = Connection(ours.detach())
         self.conn.send(settings)
+        self.stderr_tail: deque[str] = deque(maxlen=self.STDERR_TAIL)
+        self.stderr_closed = threading.Event()
+        self.killed_by_us = False
+        threading.Thread(target=self._read_stderr, name="kg-query-stderr", daemon=True).start()
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        pid = self.process.pid
+        try:
+            for raw in self.process.stderr:
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line and not line.startswith(" "):  # a backtrace's frames are indented: logged, not kept
+                    self.stderr_tail.append(line)
+                log.warning("query process %d: %s", pid, line)
+        finally:
+            self.stderr_closed.set()
+
+    def death(self) -> tuple[str, str]:
+        """(cause, detail) of this process's end, once it has ended (waits a few seconds for it at most)."""
+        try:
+            code = self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait(5)
+        self.stderr_closed.wait(5)  # the pipe closes when the process is gone: then the tail is complete
+        said = "\n".join(self.stderr_tail)
+        if code == -signal.SIGKILL:
+            return ("time-limit" if self.killed_by_us else "killed", "SIGKILL")
+        if code == -signal.SIGSEGV or "overflowed its stack" in said:
+            return "stack-overflow", f"signal {-code}" if code < 0 else f"exit code {code}"
+        if "memory allocation of" in said:
+            return "memory-limit", next(line for line in reversed(self.stderr_tail) if "memory allocation" in line)
+        if code == -signal.SIGABRT:
+            return "engine-panic", _panic_message(list(self.stderr_tail)) or "SIGABRT with no message"
+        return "exited", f"signal {-code}" if code < 0 else f"exit code {code}"
 
     def wait_ready(self, timeout_s: float) -> bool:
         try:
@@ -65,9 +118,37 @@ class _Process:
             return False
 
     def kill(self) -> None:
+        self.killed_by_us = True
         self.process.kill()  # SIGKILL: nothing else stops a query inside Oxigraph
         self.process.wait(5)
         self.conn.close()
+
+
+def _panic_message(lines: list[str]) -> str | None:
+    """The message of a Rust panic in a process's stderr: the line after 'thread ... panicked at FILE:'."""
+    for i, line in enumerate(lines):
+        if " panicked at " in line:
+            rest = line.split(" panicked at ", 1)[1]
+            return lines[i + 1].strip() if rest.endswith(":") and i + 1 < len(lines) else rest
+    return None
+
+
+def _death_error(cause: str, detail: str, settings: Settings) -> QueryError:
+    """What the client is told when its query's process died, by cause."""
+    messages = {
+        "memory-limit": (503, f"the query needed more than the {settings.query_memory_mb} MB memory limit and "
+                              "was stopped; narrow it down (a LIMIT, fewer variables, more specific patterns)"),
+        "stack-overflow": (503, "the query is nested too deeply for the engine (its stack overflowed); "
+                                "write long chains of operators or patterns in smaller parts"),
+        "engine-panic": (500, f"the query engine (Oxigraph) failed on this query: {detail}. This is a bug in "
+                              "the engine, not in your query; it is in the server log under this query's "
+                              "digest"),
+        "killed": (503, "the query's process was killed from outside the server (not by a limit of ours); "
+                        "try again"),
+        "exited": (503, f"the query's process ended unexpectedly ({detail}); try again"),
+    }
+    status, message = messages[cause]
+    return QueryError(status, message, cause)
 
 
 class ProcessPool:
@@ -108,13 +189,13 @@ class ProcessPool:
             if not process.conn.poll(max(0.0, deadline - time.monotonic())):
                 self._replace(process)
                 raise QueryError(503, f"the query exceeded the {timeout_s:g} s time limit and was stopped; "
-                                      "narrow it down (a LIMIT, fewer joins, more specific patterns)")
+                                      "narrow it down (a LIMIT, fewer joins, more specific patterns)",
+                                 "time-limit")
             reply: tuple[Any, ...] = process.conn.recv()
         except (EOFError, OSError):
+            cause, detail = process.death()
             self._replace(process)
-            raise QueryError(503, "the query stopped its query process (more than the "
-                                  f"{self.settings.query_memory_mb} MB memory limit, or too deep for the "
-                                  "engine); simplify it") from None
+            raise _death_error(cause, detail, self.settings) from None
         self._idle.put(process)
         return reply
 
@@ -192,14 +273,19 @@ class QueryService:
             options["named_graphs"] = list(named_graph_uris)
         else:  # the union of the named graphs, unless the query names its own dataset
             options["union"] = not (info.from_graphs or info.from_named)
-        if self.relay is None or not info.services:
-            reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
-        else:
-            with self.relay.call() as call:
-                relayed = self.relay.rewrite(query, info, call)
-                reply = self.pool.run((relayed, fmt, options), self.settings.query_timeout_s)
-                if reply[0] != "ok":
-                    reply = ("error", *self.relay.explain(reply[1], reply[2], call))
+        try:
+            if self.relay is None or not info.services:
+                reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
+            else:
+                with self.relay.call() as call:
+                    relayed = self.relay.rewrite(query, info, call)
+                    reply = self.pool.run((relayed, fmt, options), self.settings.query_timeout_s)
+                    if reply[0] != "ok":
+                        reply = ("error", *self.relay.explain(reply[1], reply[2], call))
+        except QueryError as error:
+            if error.cause:  # ours, not the client's: the server log says which query and why
+                log.error("query %s failed (%s): %s", query_digest(query), error.cause, error.message)
+            raise
         if reply[0] != "ok":
             raise QueryError(reply[1], reply[2])
         return QueryResult(reply[1], formats.media_type(fmt), form)
@@ -213,4 +299,4 @@ class QueryService:
             self.relay.close()
 
 
-__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService"]
+__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "query_digest"]

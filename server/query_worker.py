@@ -12,6 +12,7 @@ Protocol on the pipe: the parent sends `(query, fmt, options)`; the child answer
 from __future__ import annotations
 
 import os
+import re
 import resource
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from .namespaces import prefixes as namespaces
+from .order_by import total_order
 from .settings import Settings
 
 RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
@@ -78,8 +80,41 @@ def limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+SHOWN = 60  # characters of the line shown on each side of the position
+
+
+def syntax_error(query: str, error: SyntaxError) -> str:
+    """The engine's message with the line it points at and a caret under the column, as Fuseki shows them."""
+    message = f"SPARQL syntax error: {error}"
+    position = _POSITION.search(str(error))
+    lines = query.split("\n")
+    if not position or not 0 < int(position[1]) <= len(lines):
+        return message
+    line, column = lines[int(position[1]) - 1].rstrip("\r"), max(1, int(position[2]))
+    start = max(0, column - 1 - SHOWN)
+    shown = ("…" if start else "") + line[start:column - 1 + SHOWN] + ("…" if len(line) > column - 1 + SHOWN else "")
+    before = ("…" if start else "") + line[start:column - 1]
+    caret = "".join("\t" if char == "\t" else " " for char in before) + "^"
+    return f"{message}\nline {position[1]}, column {column}:\n  {shown}\n  {caret}"
+
+
+def run_query(store: ox.Store, query: str, kwargs: dict[str, Any], rewrite: bool) -> Any:
+    """The engine's answer to `query`, its ORDER BY clauses in a total order (server/order_by.py)."""
+    ordered = total_order(query) if rewrite else query
+    try:
+        return store.query(ordered, **kwargs)
+    except SyntaxError:
+        if ordered == query:
+            raise
+    results = store.query(query, **kwargs)  # the client's own text: its syntax error, with its own positions
+    print(f"the ORDER BY rewrite made a valid query unreadable; the engine sorts it itself: {query!r}",
+          file=sys.stderr)  # reaches the server log: a bug of ours to fix
+    return results
+
+
 def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max_bytes: int,
-             prefixes: dict[str, str]) -> tuple[Any, ...]:
+             prefixes: dict[str, str], rewrite: bool = True) -> tuple[Any, ...]:
     """One query, answered as ("ok", body) or ("error", status, message)."""
     kwargs: dict[str, Any] = {"base_iri": options.get("base_iri")}
     if options.get("default_graph") is not None:
@@ -89,7 +124,7 @@ def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max
     kwargs["use_default_graph_as_union"] = bool(options.get("union"))
     out = _CappedBuffer(max_bytes)
     try:
-        results = store.query(query, **kwargs)
+        results = run_query(store, query, kwargs, rewrite)
         if isinstance(results, ox.QueryTriples):
             if fmt not in GRAPH_FORMATS:
                 return ("error", 406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt}' is for "
@@ -101,7 +136,7 @@ def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max
                                       "graphs; use json, xml, csv or tsv")
             results.serialize(out, RESULT_FORMATS[fmt])
     except SyntaxError as error:
-        return ("error", 400, f"SPARQL syntax error: {error}")
+        return ("error", 400, syntax_error(query, error))
     except MemoryError:
         return ("error", 503, "the query needed more memory than its limit allows")
     except Exception as error:  # pyoxigraph wraps errors from our writer, a SERVICE call or evaluation
@@ -125,7 +160,7 @@ def serve_queries(conn: Connection, settings: Settings) -> None:
             query, fmt, options = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        conn.send(evaluate(store, query, fmt, options, max_bytes, prefixes))
+        conn.send(evaluate(store, query, fmt, options, max_bytes, prefixes, settings.order_by_rewrite))
 
 
 def _exit_with_parent() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import formats
 from .federation import user_agent
+from .order_by import total_order
 from .settings import Settings
 from .store import graph_names, load_dataset, native_store
 
@@ -35,6 +36,8 @@ class RemoteEndpoint:
 
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
         query, fmt, options = request
+        if self.settings.order_by_rewrite:  # the backend may be an Oxigraph with the same comparator
+            query = total_order(query)
         default = options.get("default_graph")
         named = options.get("named_graphs")
         if default is None and options.get("union"):

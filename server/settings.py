@@ -42,6 +42,9 @@ class Settings:
     workers: int = 2
     threads: int = 4
     query_processes: int = 2
+    # ORDER BY rewritten into total sort keys (server/order_by.py). Off: the engine's own comparator, which
+    # pyoxigraph 0.5.13 makes panic or misorder on mixed kinds of terms; only for comparing, or a fixed engine.
+    order_by_rewrite: bool = True
     # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
     access_log: str = "-"
     # Memory for repeated GET answers (server/response_cache.py); 0 turns the cache off.

@@ -107,3 +107,15 @@ def test_an_unreachable_backend_is_a_clear_502(tmp_path):
         assert running.get("/health").status_code == 503
     finally:
         stop_server(running)
+
+
+def test_order_by_over_mixed_terms_is_in_the_spec_order_through_the_backend(backed_server):
+    from sparql_order import in_order  # the same reference tests/test_order_by.py holds the other stores to
+
+    for query, descending in (("SELECT * WHERE { ?s ?p ?o } ORDER BY ?o", False),
+                              ("SELECT * WHERE { ?s ?p ?o } ORDER BY DESC(?o) LIMIT 50", True)):
+        response = backed_server.post("/sparql", data={"query": query},
+                                      headers={"Accept": "application/sparql-results+json"})
+        assert response.status_code == 200, response.text[:300]
+        values = [row.get("o") for row in response.json()["results"]["bindings"]]
+        assert len(values) == (50 if "LIMIT" in query else 2074) and in_order(values, descending) == []
