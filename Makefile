@@ -9,7 +9,7 @@ PORT   ?= 8000
 
 # The query editor (YASGUI) and the result pictures: npm packages pinned in web/package.json and
 # web/package-lock.json (versions and hashes, no download addresses), bundled into web/dist (git-ignored).
-# Without Node.js the pages still work, server-rendered and without JavaScript; one line says so.
+# Without Node.js the pages still work, server-rendered and without JavaScript; `kg serve` says so in one line.
 UI := web/dist/editor.js
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
@@ -23,17 +23,17 @@ $(BIN)/.installed: pyproject.toml
 $(UI): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
 	@if command -v npm >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 18 ? 1 : 0)' 2>/dev/null; then \
 	  cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs; \
-	else \
-	  echo "No Node.js 18+ with npm: serving the pages without the editor; to get it, install Node.js (apt-get install nodejs npm) and run make again."; \
-	fi
+	fi  # without Node.js, `kg serve` says in one line how to get the editor
 
 ui: $(UI)
 
 serve: $(BIN)/.installed ui
 	$(BIN)/kg serve --host $(HOST) --port $(PORT)
 
-test: $(BIN)/.installed ui
+test: $(BIN)/.installed
 	@bash .ci/browser
+	@bash .ci/node
+	@$(MAKE) --no-print-directory ui
 	$(BIN)/ruff check .
 	$(BIN)/kg validate
 	$(BIN)/python -m pytest
