@@ -7,6 +7,7 @@ from the page: how many bars, timeline items, nodes and edges the article's fact
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from urllib.parse import urlencode, urlsplit
 
@@ -222,10 +223,14 @@ def test_overview_draws_its_three_pictures(site: RunningServer, tab: Tab,
                                            national_totals: tuple[dict[str, int], list[str]],
                                            dated: set[tuple[str, str]], network: tuple[int, int]) -> None:
     page = tab.page
+    started = time.monotonic()
     page.goto(site.url + "/overview")
     bars = drawn(page, "#figure-expelled-per-country .figure-body")
     items = drawn(page, "#figure-dated-events .figure-body")
     graph = drawn(page, "#figure-who-acted-against-whom .figure-body")
+    in_page = page.evaluate("() => performance.now()") / 1000  # since the navigation started
+    print(f"\noverview: three pictures drawn {in_page:.2f} s after navigation start "
+          f"({time.monotonic() - started:.2f} s as the test saw it)")
     assert (bars["view"], items["view"], graph["view"]) == ("bar", "timeline", "graph")
     stage = "#figure-{} .view-stage"
     assert int(page.get_attribute(stage.format("expelled-per-country"), "data-bars")) == len(national_totals[0])
@@ -296,6 +301,19 @@ def test_stored_queries_declare_each_kind_of_view() -> None:
     views = {name: q.text.split("#defaultView:", 1)[1].split()[0] for name, q in CATALOGUE.items()
              if "#defaultView:" in q.text}
     assert {"BarChart", "Timeline", "Graph"} <= set(views.values()), views
+
+
+def test_built_files_are_served_compressed_and_only_from_their_folder(site: RunningServer) -> None:
+    editor = site.get("/").text.split('src="/assets/ui/editor.js', 1)[1].split('"', 1)[0]
+    plain = site.get("/assets/ui/editor.js" + editor, headers={"Accept-Encoding": "identity"})
+    packed = site.get("/assets/ui/editor.js" + editor, headers={"Accept-Encoding": "gzip"}, stream=True)
+    assert plain.status_code == packed.status_code == 200
+    assert plain.headers["Content-Type"].startswith("text/javascript") and "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert int(packed.headers["Content-Length"]) < len(plain.content) / 2
+    for path in ("/assets/ui/%2e%2e/package.json", "/assets/ui/..%2fbuild.mjs", "/assets/ui/editor.js.gz",
+                 "/assets/ui/no-such-file.js"):
+        assert site.get(path).status_code == 404, path
 
 
 # --- JavaScript off: the same page still works ---------------------------------------------------------

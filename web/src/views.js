@@ -282,7 +282,7 @@ export async function drawGraph(container, results) {
     ],
     // Edge labels appear when zoomed in enough to read them; the layout leaves room for node labels.
     layout: { name: "cose", animate: false, randomize: false, fit: true, padding: 24, nodeDimensionsIncludeLabels: true,
-      nodeRepulsion: () => 400000, idealEdgeLength: () => 70, gravity: 40, numIter: 1500 },
+      nodeRepulsion: () => 400000, idealEdgeLength: () => 70, gravity: 40, numIter: 400 },
   });
   cy.on("tap", "node", (event) => {
     const href = hrefFor(event.target.data("iri"));
