@@ -217,6 +217,29 @@ def test_network_view(site: RunningServer, tab: Tab, network: tuple[int, int]) -
     tab.screenshot("view-network")
 
 
+def test_network_view_of_a_construct_answer(site: RunningServer, tab: Tab, files: ox.Store) -> None:
+    links = select(files, "SELECT ?a ?s WHERE { ?a kgo:agent ?s ; kgo:targetState [] }")
+    construct = "#defaultView:Graph\n" + PREFIXES + """CONSTRUCT { ?act kgo:agent ?actor ; rdfs:label ?label }
+        WHERE { ?act kgo:agent ?actor ; kgo:targetState [] ; rdfs:label ?label }"""
+    open_query(tab.page, site, construct)
+    view = drawn(tab.page, "#view-graph")
+    # Edges: the agent triples; rdfs:label triples name the nodes instead of becoming edges.
+    nodes = {r["a"] for r in links} | {r["s"] for r in links}
+    assert (int(view["nodes"]), int(view["edges"])) == (len(nodes), len(links))
+
+
+def test_editor_table_escapes_hostile_values(site: RunningServer, tab: Tab) -> None:
+    hostile = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+    open_query(tab.page, site, f"""SELECT ?text ?link WHERE {{
+        VALUES (?text ?link) {{ ('{hostile}' <javascript:window.pwned=3>) }} }}""")
+    table = tab.page.locator(ACTIVE + " .yasr table.dataTable")
+    table.wait_for()
+    assert table.locator("tbody td").nth(1).inner_text() == hostile
+    assert table.locator("img, script").count() == 0
+    assert tab.page.locator("a[href^='javascript']").count() == 0
+    assert tab.page.evaluate("() => window.pwned") is None
+
+
 # --- the overview and the stored-query pages ------------------------------------------------------
 
 def test_overview_draws_its_three_pictures(site: RunningServer, tab: Tab,

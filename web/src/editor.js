@@ -4,7 +4,7 @@
 import Yasgui from "@zazuko/yasgui";
 import "@zazuko/yasgui/build/yasgui.min.css";
 import "./views.css";
-import { data, termHtml } from "./terms.js";
+import { data, isNumber, termHtml } from "./terms.js";
 import { VIEWS, defaultViewOf, draw, fittingViews } from "./views.js";
 
 const { Yasqe, Yasr } = Yasgui;
@@ -22,9 +22,19 @@ Yasqe.defaults.autocompleters = ["kgPrefixes", "variables", "kgClasses", "kgProp
 // --- table: readable cells (labels for our IRIs, numbers right-aligned, datatype and language on hover) ---
 const BaseTable = Yasr.plugins.table;
 class Table extends BaseTable {
+  // Sorting and searching use the plain value: YASR would run it through DOMPurify, whose parse of a value
+  // such as '<img onerror=...>' is refused by the page's Content-Security-Policy (a console error, though
+  // nothing runs). Values are shown only through getCellContent, built with the DOM.
+  getColumns() {
+    return super.getColumns().map((column, i) => (i === 0 ? column : {
+      ...column,
+      render: (term, type) => (term === "" ? term : type === "display" ? this.getCellContent(term, this.yasr.getPrefixes())
+        : term.value),
+    }));
+  }
+
   getCellContent(term, prefixes) {
-    const numeric = term && term.type !== "uri" && /#(integer|decimal|double|float|int|long|short|byte|\w*Integer)$/.test(term.datatype || "");
-    return `<div${numeric ? ' class="num"' : ""}>${termHtml(term, Object.assign({}, data.prefixes, prefixes))}</div>`;
+    return `<div${isNumber(term) ? ' class="num"' : ""}>${termHtml(term, Object.assign({}, data.prefixes, prefixes))}</div>`;
   }
 }
 Yasr.registerPlugin("table", Table);
@@ -94,16 +104,25 @@ const yasgui = new Yasgui(host, {
 window.yasgui = yasgui; // for people who script the page from the console, and for the tests
 
 // A query or example named in the URL opens in a tab of its own (the no-JavaScript page's links keep working).
+// YASGUI's share links come back here too: their tabTitle and outputFormat (the view) are honoured.
+const chosenView = new WeakSet(); // tabs whose view the link chose: #defaultView does not override it
 if (params.has("query") || params.has("example")) {
-  const name = params.has("example") && data.examples[params.get("example")] ? data.exampleTitles[params.get("example")] : undefined;
+  const name = params.get("tabTitle") || (params.has("example") && data.examples[params.get("example")]
+    ? data.exampleTitles[params.get("example")] : undefined);
   const tab = yasgui.addTab(true, { ...Yasgui.Tab.getDefaults(yasgui), name, yasqe: { value: textarea.value } },
     { avoidDuplicateTabs: true });
+  const view = params.get("outputFormat");
+  if (view && tab.getYasr().plugins[view]) {
+    tab.getYasr().selectedPlugin = view;
+    chosenView.add(tab);
+  }
   if (params.has("query")) tab.getYasqe().query();
 }
 
 // #defaultView: picks the view for the answer (YASGUI announces the answer just before YASR draws it; YASR
 // falls back to the table when the view does not fit); the user can switch among the others that fit.
 yasgui.on("queryResponse", (instance, tab) => {
+  if (chosenView.delete(tab)) return;
   const view = defaultViewOf(tab.getYasqe().getValue());
   const yasr = tab.getYasr();
   if (view && view in yasr.plugins) yasr.selectedPlugin = view;
