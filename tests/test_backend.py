@@ -13,8 +13,8 @@ import pytest
 import requests
 from conftest import BASE_IRI, RunningServer, free_port, start_server, stop_server, wait_until_up
 
-from server.settings import PROJECT_ROOT
-from server.store import load_dataset, native_store
+from nato_kg.data.store import load_dataset, native_store
+from nato_kg.settings import PROJECT_ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
@@ -37,7 +37,7 @@ def oxigraph_server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def loaded(oxigraph_server: str, settings) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", "load", "--backend", oxigraph_server,
+    return subprocess.run([sys.executable, "-m", "nato_kg.cli", "load", "--backend", oxigraph_server,
                            "--base-iri", BASE_IRI], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -70,7 +70,7 @@ def test_kg_load_puts_every_named_graph_there(loaded, oxigraph_server, settings)
 
 
 def test_loading_twice_replaces_rather_than_duplicates(oxigraph_server, loaded, settings):
-    again = subprocess.run([sys.executable, "-m", "server.cli", "load", "--backend", oxigraph_server,
+    again = subprocess.run([sys.executable, "-m", "nato_kg.cli", "load", "--backend", oxigraph_server,
                             "--base-iri", BASE_IRI], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert again.stdout == loaded.stdout

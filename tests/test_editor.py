@@ -17,8 +17,8 @@ from browser import Tab, chromium, open_tab
 from conftest import BASE_IRI, RunningServer
 from playwright.sync_api import Browser, Page
 
-from server.settings import PROJECT_ROOT
-from server.stored_queries import load_catalogue
+from nato_kg.engine.stored_queries import load_catalogue
+from nato_kg.settings import PROJECT_ROOT
 
 KG = BASE_IRI + "id/"
 KGO = BASE_IRI + "ontology#"

@@ -19,9 +19,9 @@ import pytest
 from conftest import RunningServer, start_server, stop_server
 from sparql_order import in_order, order_key
 
-from server.namespaces import prefixes
-from server.order_by import total_order
-from server.query_worker import evaluate
+from nato_kg.engine.order_by import total_order
+from nato_kg.engine.query_process import evaluate
+from nato_kg.namespaces import prefixes
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 ALL = "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }"

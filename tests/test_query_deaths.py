@@ -20,7 +20,7 @@ import requests
 from conftest import RunningServer, start_server, stop_server
 from test_order_by import mixed_values
 
-from server.query_service import query_digest
+from nato_kg.engine.query_service import query_digest
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 # Each BIND doubles a string: 2^40 bytes are asked for long before the time limit.
@@ -113,10 +113,10 @@ def _children(pid: int) -> list[int]:
 
 
 def _query_process_of(server: RunningServer) -> int:
-    """The pid of the (only) query process: a grandchild of the server holding `query_worker` in its cmdline."""
+    """The pid of the (only) query process: a grandchild of the server holding `query_process` in its cmdline."""
     for worker in _children(server.process.pid):
         for child in _children(worker):
-            if b"query_worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"nato_kg.engine.query_process" in Path(f"/proc/{child}/cmdline").read_bytes():
                 return child
     raise AssertionError("no query process found")
 

@@ -18,8 +18,8 @@ from browser import Tab, chromium, open_tab
 from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from playwright.sync_api import Browser, Page
 
-from server.settings import PROJECT_ROOT
-from server.stored_queries import load_catalogue
+from nato_kg.engine.stored_queries import load_catalogue
+from nato_kg.settings import PROJECT_ROOT
 
 Rows = list[tuple[str, str, str | None]]  # (IRI, label, language tag)
 KG = BASE_IRI + "id/"

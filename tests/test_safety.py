@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from server.query_policy import inspect
+from nato_kg.engine.policy import inspect
 
 CHEAP = "ASK { ?s ?p ?o }"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"

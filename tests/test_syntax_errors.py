@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from server.query_worker import evaluate
+from nato_kg.engine.query_process import evaluate
 
 
 def answer(query: str) -> str:
