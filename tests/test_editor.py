@@ -196,6 +196,9 @@ def test_timeline_view(site: RunningServer, tab: Tab, dated: set[tuple[str, str]
     open_query(tab.page, site, CATALOGUE["dated-events"].text)
     view = drawn(tab.page, "#view-timeline")
     assert int(view["items"]) == len(dated) and int(view["undated"]) == 0
+    # Years apart, most of it in the article's month: a button zooms there (the 4 March poisoning is in it).
+    tab.page.click("#view-timeline button.zoom-month")
+    assert tab.page.inner_text("#view-timeline button.zoom-month") == "Zoom to March 2018"
     tab.screenshot("view-timeline")
     # Undated rows are listed beside the axis, never placed at an invented date.
     expulsions = select(files, "SELECT ?e ?d WHERE { ?e a kgo:Expulsion OPTIONAL { ?e kgo:date ?d } }")

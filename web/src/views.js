@@ -200,10 +200,36 @@ export async function drawTimeline(container, results) {
     const href = term && term.type === "uri" ? hrefFor(term.value) : null;
     if (href) location.href = href;
   });
+  // Years apart and most items in one month (the article's March 2018): offer to zoom to that month.
+  const busiest = busiestMonth(items);
+  if (busiest && last - first > 366 * 86400000) {
+    const button = el("button", { type: "button", class: "zoom-month" }, "Zoom to " + busiest.name);
+    const all = el("button", { type: "button", class: "zoom-all" }, "Show all");
+    button.addEventListener("click", () => chart.dispatchAction({ type: "dataZoom", startValue: busiest.start - 86400000,
+      endValue: busiest.end + 86400000 }));
+    all.addEventListener("click", () => chart.dispatchAction({ type: "dataZoom", start: 0, end: 100 }));
+    container.prepend(el("p", { class: "view-tools" }, button, " ", all));
+  }
   resizeWith(container, chart);
   container.dataset.items = String(items.length);
   container.dataset.undated = String(undated.length);
   return chart;
+}
+
+function busiestMonth(items) {
+  const months = new Map();
+  for (const it of items) {
+    const d = new Date(it.start);
+    if (it.end - it.start > 86400000) continue; // only items dated to the day
+    const key = d.getUTCFullYear() * 12 + d.getUTCMonth();
+    months.set(key, (months.get(key) || 0) + 1);
+  }
+  const [key, count] = [...months].sort((a, b) => b[1] - a[1])[0] || [];
+  if (!count || count * 2 < items.length) return null;
+  const year = Math.floor(key / 12);
+  const month = key % 12;
+  const name = new Date(Date.UTC(year, month, 1)).toLocaleString("en", { month: "long", year: "numeric", timeZone: "UTC" });
+  return { name, start: Date.UTC(year, month, 1), end: Date.UTC(year, month + 1, 1) };
 }
 
 function escapeText(s) {
