@@ -79,7 +79,7 @@ export function termNode(term, prefixes = data.prefixes) {
   const datatype = term.datatype && term.datatype !== XSD + "string" ? term.datatype : null;
   const note = lang ? "language: " + lang : datatype ? "datatype: " + (shortName(datatype, prefixes) || datatype) : null;
   const cls = "literal" + (isNumber(term) ? " number" : "");
-  return el("span", { class: cls, title: note, lang: lang || null }, term.value);
+  return el("span", { class: cls, title: note, lang: lang || null, "data-datatype": datatype }, term.value);
 }
 
 // The same as HTML text, for YASR's table (which takes cell HTML): built with the DOM, so escaped.
