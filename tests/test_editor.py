@@ -14,11 +14,12 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 import pytest
 from browser import Tab, chromium, open_tab
-from conftest import BASE_IRI, RunningServer
+from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from playwright.sync_api import Browser, Page
 
 from nato_kg.engine.stored_queries import load_catalogue
 from nato_kg.settings import PROJECT_ROOT
+from nato_kg.web.ui import HOW_TO_GET_THE_EDITOR
 
 KG = BASE_IRI + "id/"
 KGO = BASE_IRI + "ontology#"
@@ -362,3 +363,19 @@ def test_without_javascript_the_query_page_runs_a_query(site: RunningServer, bro
         assert tab.problems == []
     finally:
         tab.close()
+
+
+def test_without_the_built_editor_the_pages_work_and_one_line_says_how_to_get_it(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    empty = tmp_path_factory.mktemp("no-ui")  # what web/dist is on a machine without Node.js: nothing
+    running = start_server(tmp_path_factory.mktemp("no-ui-server"), env={"KG_UI_DIR": str(empty)})
+    try:
+        log = running.log.read_text(encoding="utf-8")
+        assert log.count(HOW_TO_GET_THE_EDITOR) == 1
+        page = running.get("/").text
+        assert "/assets/ui/" not in page and "/assets/query.js" in page  # the page of before, enhanced as before
+        overview = running.get("/overview")
+        assert overview.status_code == 200 and 'id="no-pictures"' in overview.text
+        assert running.get("/assets/ui/editor.js").status_code == 404
+    finally:
+        stop_server(running)
