@@ -182,6 +182,7 @@ def test_bar_chart_view(site: RunningServer, tab: Tab, national_totals: tuple[di
     assert int(view["bars"]) == len(numbered) == 21
     listed = tab.page.locator("#view-bar .without-number li").all_inner_texts()
     assert sorted(listed) == unnumbered  # listed beside the bars, not drawn as 0
+    assert tab.page.get_attribute("#view-bar .without-number a:text-is('Canada')", "href") == "/id/canada"
     tab.screenshot("view-bar")
     # The table is one click away, with numbers right-aligned and our IRIs by their labels.
     tab.page.click(ACTIVE + " .yasr .select_table")

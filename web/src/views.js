@@ -33,7 +33,8 @@ function barColumns(results) {
   if (!number) return null;
   const others = vars(results).filter((v) => v !== number && !someRow(results, v, isNumber));
   const label = others.find((v) => /label/i.test(v)) || others[0];
-  return label ? { number, label } : null;
+  const link = others.find((v) => someRow(results, v, (t) => t && t.type === "uri")); // what a bar opens
+  return label ? { number, label, link: link || label } : null;
 }
 
 function timelineColumns(results) {
@@ -108,7 +109,7 @@ export async function drawBar(container, results) {
   const wrap = el("div", { class: "view-body" });
   container.append(wrap);
   const box = chartBox(wrap, Math.max(160, 28 * numbered.length + 60));
-  const aside = sideList("Named without a number", without.map((r) => linkOrText(r[cols.label], textOf(r[cols.label]))),
+  const aside = sideList("Named without a number", without.map((r) => linkOrText(r[cols.link], textOf(r[cols.label]))),
     "without-number");
   if (aside) wrap.append(aside);
   const ec = await echarts();
@@ -124,8 +125,8 @@ export async function drawBar(container, results) {
       label: { show: true, position: "right" } }],
   });
   chart.on("click", (p) => {
-    const href = numbered[p.dataIndex] && numbered[p.dataIndex][cols.label] && numbered[p.dataIndex][cols.label].type === "uri"
-      ? hrefFor(numbered[p.dataIndex][cols.label].value) : null;
+    const term = numbered[p.dataIndex] && numbered[p.dataIndex][cols.link];
+    const href = term && term.type === "uri" ? hrefFor(term.value) : null;
     if (href) location.href = href;
   });
   resizeWith(container, chart);
