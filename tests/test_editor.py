@@ -380,3 +380,50 @@ def test_without_the_built_editor_the_pages_work_and_one_line_says_how_to_get_it
         assert running.get("/assets/ui/editor.js").status_code == 404
     finally:
         stop_server(running)
+
+
+TYPED_QUERY = """#+ title: Dated counts
+#+ description: Actions on a day with at least so many people.
+#+ param: when date = 2018-03-27 -- the day
+#+ param: atLeast integer = 2 -- the fewest people
+#+ param: counted boolean = true -- only actions with a count
+PREFIX kgo: <ontology#>
+SELECT ?action ?n WHERE {
+  ?action kgo:date ?when ; kgo:numberOfPeople ?n .
+  FILTER (?n >= ?atLeast && ?counted)
+}
+ORDER BY ?action
+"""
+
+
+def test_stored_query_forms_are_typed(tmp_path_factory: pytest.TempPathFactory, browser: Browser,
+                                      files: ox.Store) -> None:
+    data = tmp_path_factory.mktemp("typed-data")
+    for name in ("ontology", "graph"):
+        (data / name).symlink_to(PROJECT_ROOT / name, target_is_directory=True)
+    (data / "queries").mkdir()
+    (data / "queries" / "dated-counts.rq").write_text(TYPED_QUERY, encoding="utf-8")
+    running = start_server(tmp_path_factory.mktemp("typed-server"), "--data-dir", str(data))
+    tab = open_tab(browser, javascript=True)
+    try:
+        page = tab.page
+        page.goto(running.url + "/queries/dated-counts?format=html")
+        types = page.eval_on_selector_all("#params [name]:not([type=hidden])",
+                                          "es => es.map(e => [e.name, e.type, e.getAttribute('step')])")
+        assert types == [["when", "date", None], ["atLeast", "number", "1"], ["counted", "select-one", None]]
+        page.fill("#params-atLeast", "3")
+        with page.expect_navigation():
+            page.click("#params button[type=submit]")
+        expected = select(files, """SELECT ?a WHERE {
+            ?a kgo:date "2018-03-27"^^<http://www.w3.org/2001/XMLSchema#date> ; kgo:numberOfPeople ?n
+            FILTER (?n >= 3) }""")
+        assert len(expected) > 0
+        page.wait_for_selector("#views[data-drawn]")
+        assert page.locator("#views table tbody tr").count() == len(expected)
+        assert page.locator("#views td.num").count() == len(expected)  # the counts, right-aligned
+        assert tab.problems == []
+        bad = running.get("/queries/dated-counts", params={"atLeast": "many", "format": "html"})
+        assert bad.status_code == 400 and "atLeast" in bad.text and "integer" in bad.text
+    finally:
+        tab.close()
+        stop_server(running)
