@@ -325,6 +325,17 @@ def test_stored_query_page_shows_its_default_view(site: RunningServer, tab: Tab,
     assert int(tab.page.get_attribute("#views .view-stage", "data-bars")) == len(national_totals[0])
 
 
+def test_a_stored_query_with_a_required_parameter_opens_as_its_form(site: RunningServer) -> None:
+    assert CATALOGUE["search-quotes"].parameters[0].required  # ?text has no default
+    first = site.get("/queries/search-quotes", params={"format": "html"})
+    assert first.status_code == 200 and 'id="error"' not in first.text and 'id="fill-the-form"' in first.text
+    assert 'name="text"' in first.text and " required" in first.text
+    # Sent empty, it is the endpoint's 400 with its message, on the page, the form kept.
+    empty = site.get("/queries/search-quotes", params={"format": "html", "text": ""})
+    assert empty.status_code == 400 and "parameter &#39;text&#39; (string) is required" in empty.text
+    assert 'id="params-text"' in empty.text
+
+
 def test_stored_queries_declare_each_kind_of_view() -> None:
     views = {name: q.text.split("#defaultView:", 1)[1].split()[0] for name, q in CATALOGUE.items()
              if "#defaultView:" in q.text}

@@ -88,8 +88,10 @@ def run(name: str) -> Response:
         bound = query.bind({key: given[0] for key, given in values.items()}, state().settings.base_iri)
     except ParameterError as error:
         if _wants_html():  # the page again, its form as filled, the message above it
-            return stored_query_page(query, None, {key: given[0] for key, given in values.items()},
-                                     error=str(error))
+            filled = {key: given[0] for key, given in values.items()}
+            if not filled:  # first opened, a required value not yet given: just the form to fill
+                return stored_query_page(query, None, filled)
+            return stored_query_page(query, None, filled, error=str(error))
         raise QueryError(400, str(error)) from None
     form = form_of(bound)
     fmt_param = request.args.get("format")
@@ -122,7 +124,7 @@ def stored_query_page(query: StoredQuery, bound: str | None, given: dict[str, st
                                          page_prefixes(settings, bound), labels))
         if isinstance(outcome, PageError):
             error, status, outcome = outcome.message, outcome.status, None
-    else:
+    elif error:
         status = 400
     data = page_data(settings, examples)
     data["query"] = bound
