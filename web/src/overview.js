@@ -8,6 +8,6 @@ for (const figure of document.querySelectorAll("[data-figure]")) {
   const host = figure.querySelector(".figure-body");
   const query = data.figures[name];
   fetchResults(query)
-    .then((results) => mountViews(host, results, query))
+    .then((results) => mountViews(host, results, query, data.figureViews[name]))
     .catch((error) => host.replaceChildren(el("p", { class: "error", role: "alert" }, String(error.message || error))));
 }
