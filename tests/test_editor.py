@@ -180,6 +180,8 @@ def test_bar_chart_view(site: RunningServer, tab: Tab, national_totals: tuple[di
     open_query(tab.page, site, CATALOGUE["expelled-per-country"].text)
     view = drawn(tab.page, "#view-bar")  # #defaultView:BarChart picked it
     assert int(view["bars"]) == len(numbered) == 21
+    described = tab.page.get_attribute("#view-bar [role=img]", "aria-label") or ""
+    assert f"{len(numbered)} bars; {len(unnumbered)} named without a number" in described  # for screen readers
     listed = tab.page.locator("#view-bar .without-number li").all_inner_texts()
     assert sorted(listed) == unnumbered  # listed beside the bars, not drawn as 0
     assert tab.page.get_attribute("#view-bar .without-number a:text-is('Canada')", "href") == "/id/canada"

@@ -130,6 +130,8 @@ export async function drawBar(container, results) {
     if (href) location.href = href;
   });
   resizeWith(container, chart);
+  label(box, `Bar chart of ?${cols.number} by ?${cols.label}: ${numbered.length} bars` +
+    (without.length ? `; ${without.length} named without a number, listed beside it` : ""));
   container.dataset.bars = String(numbered.length);
   container.dataset.unnumbered = String(without.length);
   return chart;
@@ -212,6 +214,8 @@ export async function drawTimeline(container, results) {
     container.prepend(el("p", { class: "view-tools" }, button, " ", all));
   }
   resizeWith(container, chart);
+  label(box, `Timeline of ?${cols.label} by ?${cols.date}: ${items.length} dated` +
+    (undated.length ? `; ${undated.length} undated, listed beside it` : ""));
   container.dataset.items = String(items.length);
   container.dataset.undated = String(undated.length);
   return chart;
@@ -315,9 +319,16 @@ export async function drawGraph(container, results) {
     const href = hrefFor(event.target.data("iri"));
     if (href) location.href = href;
   });
+  label(box, `Network: ${cy.nodes().length} nodes, ${cy.edges().length} links; click a node to open its page`);
   container.dataset.nodes = String(cy.nodes().length);
   container.dataset.edges = String(cy.edges().length);
   return cy;
+}
+
+// A picture's text for screen readers (the table view has every value).
+function label(box, text) {
+  box.setAttribute("role", "img");
+  box.setAttribute("aria-label", text);
 }
 
 function resizeWith(container, chart) {
