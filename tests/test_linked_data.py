@@ -439,7 +439,7 @@ def test_the_ontology_page_explains_whole_expulsions_and_their_parts(server: Run
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     model = readme.split("## The model", 1)[1].split("\n## ", 1)[0]
     assert "Sum `kgo:numberOfPeople` over `kgo:WholeExpulsion`" in model
-    assert "`russians-expelled-per-country`" in model
+    assert "`expelled-per-country`" in model
 
 
 # --- browsers see pages, not downloads ---------------------------------------------------------------------
