@@ -206,13 +206,15 @@ def test_a_silent_service_that_failed_is_named_in_a_header_on_the_page_and_in_th
     assert response.headers["KG-Service-Failures"] == WIKIDATA_DOWN
     assert "KG-Service-Failures" in response.headers["Access-Control-Expose-Headers"]
     log_lines(server, f"path=/queries/{name} status=200", f"service_failed={WIKIDATA_SPARQL}")
-    page = server.get(f"/queries/{name}", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and page.url.startswith(server.url + "/?query=")
-    note = re.search(r'<div class="notice service-failures" id="service-failures" role="status">(.*?)</div>',
-                     page.text, re.S)
-    assert note, "no note above the results"
-    assert "Answered without a remote endpoint (SERVICE SILENT)" in note[1]
-    assert f"SERVICE &lt;{WIKIDATA_SPARQL}&gt; could not be reached: ConnectionRefusedError" in note[1]
+    query_text = (PROJECT_ROOT / "queries" / f"{name}.rq").read_text(encoding="utf-8")
+    for page in (server.get(f"/queries/{name}", headers={"Accept": "text/html"}),  # the stored query's page
+                 server.get("/", params={"query": query_text})):  # the query page
+        assert page.status_code == 200
+        note = re.search(r'<div class="notice service-failures" id="service-failures" role="status">(.*?)</div>',
+                         page.text, re.S)
+        assert note, f"no note above the results on {page.url[:60]}"
+        assert "Answered without a remote endpoint (SERVICE SILENT)" in note[1]
+        assert f"SERVICE &lt;{WIKIDATA_SPARQL}&gt; could not be reached: ConnectionRefusedError" in note[1]
     ours = server.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
     assert "KG-Service-Failures" not in ours.headers
 
