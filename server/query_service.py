@@ -69,6 +69,16 @@ class _Process:
         self.process.wait(5)
         self.conn.close()
 
+    def died_while_idle(self) -> bool:
+        """True when this idle process is gone (killed from outside, crashed): an idle process sends nothing,
+        so a readable pipe means its end was closed. poll() also reaps it, so no zombie is left behind."""
+        if self.process.poll() is not None:
+            return True
+        try:
+            return self.conn.poll(0)
+        except (OSError, ValueError):
+            return True
+
 
 class ProcessPool:
     """A fixed number of query processes; a borrowed one is returned, or killed and replaced."""
@@ -82,24 +92,65 @@ class ProcessPool:
         self._lock = threading.Lock()
         self._closed = False
         self.restarts = 0
-        self.starting = 0
+        self.starting = 0  # replacements being started
+        self.dead = 0  # slots whose replacement failed to start; retried every RETRY_S
+        self.died_idle = 0  # processes found dead while idle (killed from outside, crashed)
         started = [_Process(settings) for _ in range(self.size)]
         for process in started:  # they load in parallel; the service is usable once they all are ready
             if not process.wait_ready(self.STARTUP_S):
                 raise RuntimeError(f"a query process failed to start (exit code {process.process.poll()})")
             self._idle.put(process)
+        # A process that dies while idle is noticed within WATCH_S even when no query comes to find it.
+        threading.Thread(target=self._watch, name="kg-query-watch", daemon=True).start()
+
+    WATCH_S = 1.0
+    RETRY_S = 5.0
+
+    def _watch(self) -> None:
+        while not self._closed:
+            time.sleep(self.WATCH_S)
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Find idle processes that have died, take them out of the idle queue and replace them."""
+        with self._idle.mutex:
+            dead = [process for process in self._idle.queue if process.died_while_idle()]
+            for process in dead:
+                self._idle.queue.remove(process)
+        for process in dead:
+            self._replace_dead(process)
+        return len(dead)
+
+    def _replace_dead(self, process: _Process) -> None:
+        log.warning("query process %d died while idle (exit status %s); starting a replacement",
+                    process.process.pid, process.process.returncode)
+        with self._lock:
+            self.died_idle += 1
+        self._replace(process)
 
     def state(self) -> dict[str, int]:
-        idle = self._idle.qsize()
-        return {"size": self.size, "idle": idle, "busy": self.size - idle - self.starting,
-                "starting": self.starting, "restarts": self.restarts}
+        self.sweep()  # what /health says is true now, not as of the last watch
+        with self._lock:
+            idle, starting, dead = self._idle.qsize(), self.starting, self.dead
+            return {"size": self.size, "idle": idle, "busy": self.size - idle - starting - dead,
+                    "starting": starting, "dead": dead, "restarts": self.restarts,
+                    "died_idle": self.died_idle}
+
+    def _take(self, timeout_s: float) -> _Process:
+        """A live idle process, waiting up to `timeout_s`; dead ones met on the way are replaced, never used."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                process = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
+                                      "try again shortly") from None
+            if not process.died_while_idle():
+                return process
+            self._replace_dead(process)
 
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
-        try:
-            process = self._idle.get(timeout=timeout_s)
-        except queue.Empty:
-            raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
-                                  "try again shortly") from None
+        process = self._take(timeout_s)
         # The limit counts from here: time spent waiting for a free process must not get a healthy process
         # killed for a query it has barely started.
         deadline = time.monotonic() + timeout_s
@@ -126,16 +177,27 @@ class ProcessPool:
 
         def work() -> None:
             process.kill()
+            failed = False
             try:
-                fresh = _Process(self.settings)
-                if fresh.wait_ready(self.STARTUP_S) and not self._closed:
-                    self._idle.put(fresh)
-                else:
+                while not self._closed:
+                    fresh = _Process(self.settings)
+                    if fresh.wait_ready(self.STARTUP_S) and not self._closed:
+                        self._idle.put(fresh)
+                        break
                     fresh.kill()
-                    log.error("a replacement query process failed to start")
+                    log.error("a replacement query process failed to start; trying again in %g s", self.RETRY_S)
+                    if not failed:  # counted as dead until a replacement is up
+                        failed = True
+                        with self._lock:
+                            self.starting -= 1
+                            self.dead += 1
+                    time.sleep(self.RETRY_S)
             finally:
                 with self._lock:
-                    self.starting -= 1
+                    if failed:
+                        self.dead -= 1
+                    else:
+                        self.starting -= 1
 
         threading.Thread(target=work, name="kg-query-restart", daemon=True).start()
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ClassVar
 
@@ -25,9 +28,23 @@ from .settings import Settings
 class Worker(UvicornWorker):  # type: ignore[misc]
     # The access log is ours (server/access_log.py); no Server header; the app has no lifespan events. Past
     # 1,000 open connections or requests (gunicorn's worker_connections), uvicorn answers 503 at once.
+    # uvicorn calls callback_notify every timeout_notify seconds: there the worker checks that its master lives.
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": BoundedHttpToolsProtocol,
                                                "access_log": False, "server_header": False, "lifespan": "off",
-                                               "limit_concurrency": 1000}
+                                               "limit_concurrency": 1000, "timeout_notify": 1}
+    ORPHAN_GRACE_S = 3.0
+
+    async def callback_notify(self) -> None:
+        """Tell the master we are alive; if the master is gone, stop: an orphaned worker would keep the port
+        and serve on with nobody to restart it, and a new `kg serve` could not bind."""
+        if os.getppid() != self.ppid:
+            self.log.warning("the gunicorn master (pid %d) is gone; worker %d stops", self.ppid, os.getpid())
+            # uvicorn's own SIGTERM handling closes the listening socket and lets requests in flight finish;
+            # whatever is still running after the grace period is cut short.
+            threading.Timer(self.ORPHAN_GRACE_S, os._exit, (0,)).start()
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        self.notify()
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

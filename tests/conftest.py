@@ -69,8 +69,8 @@ def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:
 
 
 def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
-                 ready_path: str = "/health") -> RunningServer:
-    port = free_port()
+                 ready_path: str = "/health", port: int | None = None) -> RunningServer:
+    port = port or free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
