@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--service-route", dest="service_routes", action="append", metavar="IRI=URL",
                        help="call the allowed SERVICE <IRI> at URL instead (a mirror, or a stand-in; repeat)")
     serve.add_argument("--dev", action="store_true", default=None, help="Flask's reloading dev server")
+    serve.add_argument("--allow-empty-graph", action="store_true", default=None,
+                       help="serve even when graph/ is missing or holds no Turtle file (refused by default)")
+    serve.add_argument("--rebuild-store", action="store_true", default=None,
+                       help="rebuild the --store from the Turtle files (after it was reported damaged)")
 
     validate = sub.add_parser("validate", help="check the ontology and graph files")
     validate.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")

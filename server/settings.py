@@ -47,6 +47,10 @@ class Settings:
     # Memory for repeated GET answers (server/response_cache.py); 0 turns the cache off.
     response_cache_mb: int = 64
     dev: bool = False
+    # Serve even when graph/ is missing or holds no Turtle (start-up refuses that by default).
+    allow_empty_graph: bool = False
+    # Rebuild the --store from the Turtle files even if it looks current (after it was reported damaged).
+    rebuild_store: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +69,13 @@ def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:
 
 
 def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
-                 ready_path: str = "/health", port: int | None = None) -> RunningServer:
+                 ready_path: str = "/health", port: int | None = None,
+                 wrapper: Sequence[str] = ()) -> RunningServer:
+    """`wrapper` is a command line the server's is appended to (it must exec it, keeping the pid)."""
     port = port or free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
+        [*wrapper, sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
          *extra_args],
         cwd=PROJECT_ROOT,
         stdout=log.open("wb"),
