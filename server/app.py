@@ -52,8 +52,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         except QueryError as error:
             return jsonify(status="unavailable", store=store_kind, error=error.message), 503
         cache = app.extensions.get("kg_response_cache")  # set by the ASGI front; none under --dev
+        gate = app.extensions.get("kg_query_gate")  # likewise
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
-                       query_processes=service.state(), response_cache=cache.state() if cache else None)
+                       query_processes=service.state(), response_cache=cache.state() if cache else None,
+                       query_gate=gate.state() if gate else None)
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json

@@ -149,8 +149,12 @@ class ProcessPool:
                 return process
             self._replace_dead(process)
 
+    # How long a query waits here for a live process. The ASGI front's fair queue (server/admission.py) lets in
+    # no more requests than there are processes, so a wait here is for a replacement that is starting.
+    TAKE_S = 30.0
+
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
-        process = self._take(timeout_s)
+        process = self._take(max(timeout_s, self.TAKE_S))
         # The limit counts from here: time spent waiting for a free process must not get a healthy process
         # killed for a query it has barely started.
         deadline = time.monotonic() + timeout_s

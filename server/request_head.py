@@ -19,6 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_URL_BYTES = 65_535  # httptools.parse_url's own limit
 MAX_HEADER_BYTES = 65_536  # gunicorn allowed 100 headers of 8 KB; real clients send a few hundred bytes
 MAX_HEAD_BYTES = MAX_URL_BYTES + MAX_HEADER_BYTES + 1024
+PEER = "kg.peer"  # the scope extension holding the connection's (host, port)
 REFUSED = "kg.refused"  # the scope extension that carries (status, message) to the ASGI front
 _OFFER = (b"upgrade", b"http2-settings")  # header fields, and Connection options, of a protocol switch offer
 
@@ -84,6 +85,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.url = path if len(path) <= MAX_URL_BYTES else b"/"
         elif sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEADER_BYTES:
             refusal = (431, f"The request headers are over {MAX_HEADER_BYTES:,} bytes.\n")
+        extensions = self.scope.setdefault("extensions", {})
         if refusal is not None:
-            self.scope.setdefault("extensions", {})[REFUSED] = refusal
+            extensions[REFUSED] = refusal
+        # The address the connection comes from, kept apart from scope["client"] (which uvicorn rewrites from
+        # X-Forwarded-For): fair scheduling trusts a forwarded address only from a configured proxy.
+        extensions[PEER] = self.client
         super().on_headers_complete()

@@ -42,6 +42,16 @@ class Settings:
     workers: int = 2
     threads: int = 4
     query_processes: int = 2
+    # Fair scheduling (server/admission.py), per server worker: queries one client may have running or waiting
+    # (of which at most query_processes - 1 run at once, so another client always finds a process), its query
+    # seconds per minute, how long a request may wait for a query process (0: the query time limit), and how
+    # many requests may wait in all.
+    client_queries: int = 4
+    client_query_seconds: float = 30.0
+    query_wait_s: float = 0.0
+    query_queue: int = 64
+    # Addresses of reverse proxies whose X-Forwarded-For names the client (none: the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
     # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
     access_log: str = "-"
     # Memory for repeated GET answers (server/response_cache.py); 0 turns the cache off.
@@ -76,7 +86,7 @@ def _coerce(name: str, raw: str) -> Any:
     default = {f.name: f for f in fields(Settings)}[name].default
     if name in ("data_dir", "store_dir"):
         return Path(raw) if raw else None
-    if name in ("allowed_service_endpoints", "service_routes"):
+    if name in ("allowed_service_endpoints", "service_routes", "trusted_proxies"):
         return tuple(part for part in raw.replace(",", " ").split() if part)
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes", "on")

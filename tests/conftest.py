@@ -54,6 +54,23 @@ class RunningServer:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
+class _FromAddress(requests.adapters.HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def client_at(address: str) -> requests.Session:
+    """A requests session whose connections come from `address` (another loopback address: another client)."""
+    session = requests.Session()
+    session.mount("http://", _FromAddress(address))
+    return session
+
+
 def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:
     """Send bytes exactly as given, piece by piece (requests would merge or reorder headers); read until the
     server closes the connection."""
