@@ -18,6 +18,7 @@ import itertools
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +72,12 @@ class QueryGate:
     query time in the last minute (past it: 429). Pages are not held to these, only queued fairly."""
 
     def __init__(self, slots: int, per_client: int, seconds_per_minute: float, max_wait_s: float,
-                 time_limit_s: float, max_waiting: int) -> None:
+                 time_limit_s: float, max_waiting: int, unavailable: Callable[[], int] = lambda: 0) -> None:
         self.slots = slots
+        # Processes out of service (being replaced after a time limit): their slots wait for them, or the next
+        # request would be let in only to wait for the replacement in a Flask thread.
+        self.unavailable = unavailable
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.per_client = per_client
         self.running_per_client = max(1, slots - 1)
         self.seconds_per_minute = seconds_per_minute
@@ -117,6 +122,7 @@ class QueryGate:
     async def enter(self, address: str, capped: bool = True) -> Ticket:
         """A ticket to run, or Refused. `capped` requests (queries) count against the client's limits; pages are
         only queued fairly."""
+        self._loop = asyncio.get_running_loop()
         now = time.monotonic()
         number = next(self._numbers)
         if number % 1024 == 0:
@@ -172,7 +178,7 @@ class QueryGate:
         """Give free slots to waiters: the one whose client has the fewest requests running goes first, then
         the one whose client has the fewest in all (running or waiting), then the earliest; a query whose client
         already runs its share waits for one of its own to finish."""
-        while self.free > 0:
+        while self.free - self.unavailable() > 0:
             eligible = [w for w in self._waiters if self._eligible(w)]
             if not eligible:
                 return
@@ -184,6 +190,11 @@ class QueryGate:
             client.running[waiter.ticket.number] = (time.monotonic(), waiter.ticket.capped)
             waiter.future.set_result(None)
 
+    def wake(self) -> None:
+        """A process is back in service (called from any thread): let waiters in."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._dispatch)
+
     def _forget_idle_clients(self, now: float) -> None:
         """Clients with nothing running or waiting and no spending in the window are forgotten: the table stays
         as small as the set of recent clients."""
@@ -192,5 +203,5 @@ class QueryGate:
                 del self._clients[address]
 
     def state(self) -> dict[str, Any]:
-        return {"slots": self.slots, "free": self.free, "waiting": len(self._waiters),
+        return {"slots": self.slots, "free": max(0, self.free - self.unavailable()), "waiting": len(self._waiters),
                 "clients": len(self._clients), "refused": dict(self.refused)}

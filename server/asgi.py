@@ -20,6 +20,7 @@ from flask import Flask
 from .access_log import AccessLog, query_digest
 from .admission import QueryGate, Refused
 from .app import create_app
+from .query_service import ProcessPool
 from .request_head import PEER, REFUSED
 from .response_cache import CACHED_PATHS, ResponseCache
 from .settings import Settings
@@ -238,6 +239,10 @@ def create_asgi_app(settings: Settings | None = None) -> Front:
                      seconds_per_minute=settings.client_query_seconds,
                      max_wait_s=settings.query_wait_s or settings.query_timeout_s,
                      time_limit_s=settings.query_timeout_s, max_waiting=settings.query_queue)
+    pool = flask_app.extensions["kg_query_service"].pool
+    if isinstance(pool, ProcessPool):  # slots of processes being replaced wait for them
+        gate.unavailable = pool.unavailable
+        pool.on_ready = gate.wake
     flask_app.extensions["kg_query_gate"] = gate  # /health reports its state
     return Front(flask_app, cache, flask_app.extensions["kg_access_log"], settings.threads,
                  path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),

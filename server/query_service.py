@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -95,6 +95,7 @@ class ProcessPool:
         self.starting = 0  # replacements being started
         self.dead = 0  # slots whose replacement failed to start; retried every RETRY_S
         self.died_idle = 0  # processes found dead while idle (killed from outside, crashed)
+        self.on_ready: Callable[[], None] | None = None  # told when a replacement is ready (the fair queue waits)
         started = [_Process(settings) for _ in range(self.size)]
         for process in started:  # they load in parallel; the service is usable once they all are ready
             if not process.wait_ready(self.STARTUP_S):
@@ -173,6 +174,11 @@ class ProcessPool:
         self._idle.put(process)
         return reply
 
+    def unavailable(self) -> int:
+        """Processes not in service now: replacements starting, and dead slots."""
+        with self._lock:
+            return self.starting + self.dead
+
     def _replace(self, process: _Process) -> None:
         """Kill `process` and start another in the background, so the request can answer at once."""
         with self._lock:
@@ -181,7 +187,7 @@ class ProcessPool:
 
         def work() -> None:
             process.kill()
-            failed = False
+            counted_as = "starting"  # "dead" once a start has failed; retried until one succeeds
             try:
                 while not self._closed:
                     fresh = _Process(self.settings)
@@ -190,18 +196,20 @@ class ProcessPool:
                         break
                     fresh.kill()
                     log.error("a replacement query process failed to start; trying again in %g s", self.RETRY_S)
-                    if not failed:  # counted as dead until a replacement is up
-                        failed = True
+                    if counted_as == "starting":
                         with self._lock:
                             self.starting -= 1
                             self.dead += 1
+                        counted_as = "dead"
                     time.sleep(self.RETRY_S)
             finally:
                 with self._lock:
-                    if failed:
-                        self.dead -= 1
-                    else:
+                    if counted_as == "starting":
                         self.starting -= 1
+                    else:
+                        self.dead -= 1
+            if self.on_ready is not None:
+                self.on_ready()
 
         threading.Thread(target=work, name="kg-query-restart", daemon=True).start()
 
