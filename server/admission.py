@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WINDOW_S = 60.0  # the budget's window: query-seconds per minute
+HEAVY_S = 1.0  # a client that has used more query time than this in the window never takes the last process
 
 
 class Refused(Exception):
@@ -79,7 +80,6 @@ class QueryGate:
         self.unavailable = unavailable
         self._loop: asyncio.AbstractEventLoop | None = None
         self.per_client = per_client
-        self.running_per_client = max(1, slots - 1)
         self.seconds_per_minute = seconds_per_minute
         self.max_wait_s = max_wait_s
         self.time_limit_s = time_limit_s
@@ -166,9 +166,17 @@ class QueryGate:
         self.free += 1
         self._dispatch()
 
-    def _eligible(self, waiter: _Waiter) -> bool:
-        return (not waiter.ticket.capped
-                or self._clients[waiter.ticket.client].queries_running() < self.running_per_client)
+    def _eligible(self, waiter: _Waiter, available: int, now: float) -> bool:
+        """Whether this waiter may take a process now. A client runs at most one query fewer than the processes
+        in service; one that has used more than HEAVY_S of query time in the window may not take the last
+        process in service at all (while another is being replaced), so a newcomer always finds one."""
+        if not waiter.ticket.capped:
+            return True
+        client = self._clients[waiter.ticket.client]
+        share = max(1, available - 1)
+        if self.slots > 1 and client.used(now) > HEAVY_S:
+            share = available - 1
+        return client.queries_running() < share
 
     def _rank(self, waiter: _Waiter) -> tuple[int, int, int]:
         client = self._clients[waiter.ticket.client]
@@ -178,8 +186,10 @@ class QueryGate:
         """Give free slots to waiters: the one whose client has the fewest requests running goes first, then
         the one whose client has the fewest in all (running or waiting), then the earliest; a query whose client
         already runs its share waits for one of its own to finish."""
+        now = time.monotonic()
         while self.free - self.unavailable() > 0:
-            eligible = [w for w in self._waiters if self._eligible(w)]
+            available = self.slots - self.unavailable()
+            eligible = [w for w in self._waiters if self._eligible(w, available, now)]
             if not eligible:
                 return
             waiter = min(eligible, key=self._rank)

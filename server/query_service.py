@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import socket
 import subprocess
@@ -68,6 +69,15 @@ class _Process:
         self.process.kill()  # SIGKILL: nothing else stops a query inside Oxigraph
         self.process.wait(5)
         self.conn.close()
+
+    def set_niceness(self, niceness: int) -> bool:
+        """Set this process's CPU niceness (its main thread evaluates the query); False if not allowed (only a
+        privileged server may lower it again)."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, niceness)
+        except OSError:
+            return False
+        return True
 
     def died_while_idle(self) -> bool:
         """True when this idle process is gone (killed from outside, crashed): an idle process sends nothing,
@@ -150,6 +160,9 @@ class ProcessPool:
                 return process
             self._replace_dead(process)
 
+    LONG_QUERY_S = 1.0  # a query running longer than this gets LONG_QUERY_NICENESS
+    LONG_QUERY_NICENESS = 10
+
     # How long a query waits here for a live process. The ASGI front's fair queue (server/admission.py) lets in
     # no more requests than there are processes, so a wait here is for a replacement that is starting.
     TAKE_S = 30.0
@@ -159,8 +172,12 @@ class ProcessPool:
         # The limit counts from here: time spent waiting for a free process must not get a healthy process
         # killed for a query it has barely started.
         deadline = time.monotonic() + timeout_s
+        niced = False
         try:
             process.conn.send(request)
+            if not process.conn.poll(min(self.LONG_QUERY_S, timeout_s)):
+                # A long query yields the CPU to short ones (other clients' queries, pages) on a busy machine.
+                niced = process.set_niceness(self.LONG_QUERY_NICENESS)
             if not process.conn.poll(max(0.0, deadline - time.monotonic())):
                 self._replace(process)
                 raise QueryError(503, f"the query exceeded the {timeout_s:g} s time limit and was stopped; "
@@ -171,7 +188,10 @@ class ProcessPool:
             raise QueryError(503, "the query stopped its query process (more than the "
                                   f"{self.settings.query_memory_mb} MB memory limit, or too deep for the "
                                   "engine); simplify it") from None
-        self._idle.put(process)
+        if niced and not process.set_niceness(0):
+            self._replace(process)  # cannot be given its priority back: a fresh one takes its place
+        else:
+            self._idle.put(process)
         return reply
 
     def unavailable(self) -> int:
