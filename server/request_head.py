@@ -49,6 +49,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head = b""  # that head's start, not yet given to the parser
         self._in_head = False  # the parser has begun a request whose head is not yet complete ...
         self._head_count = 0  # ... and has been given this many bytes since (a pipelined request's head)
+        self._malformed: str | None = None  # a malformed request's 400, held until the earlier answers are out
 
     def data_received(self, data: bytes) -> None:
         if self._between_requests:
@@ -68,6 +69,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_count > MAX_HEAD_BYTES:
                 self.transport.close()
 
+    def send_400_response(self, msg: str) -> None:
+        """A malformed request: answered 400 and the connection closed, but only after the answers to the
+        requests pipelined before it (uvicorn sent the 400 at once, and the earlier answers were lost)."""
+        if (self.cycle is not None and not self.cycle.response_complete) or self.pipeline:
+            if self._malformed is None:
+                self._malformed = msg
+                self.flow.pause_reading()  # nothing after a malformed request is read
+            return
+        super().send_400_response(msg)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if (self._malformed is not None and not self.pipeline and self.cycle.response_complete
+                and not self.transport.is_closing()):
+            self.flow.pause_reading()
+            self._unset_keepalive_if_required()
+            super().send_400_response(self._malformed)
+
     def on_message_begin(self) -> None:
         self._between_requests, self._in_head, self._head_count = False, True, 0
         super().on_message_begin()
@@ -85,6 +104,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.url = path if len(path) <= MAX_URL_BYTES else b"/"
         elif sum(len(name) + len(value) + 4 for name, value in self.headers) > MAX_HEADER_BYTES:
             refusal = (431, f"The request headers are over {MAX_HEADER_BYTES:,} bytes.\n")
+        elif self.parser.get_http_version() == "1.1":
+            hosts = sum(name == b"host" for name, _ in self.headers)
+            if hosts != 1:  # RFC 9112 section 3.2: a server MUST answer 400
+                refusal = (400, f"An HTTP/1.1 request needs exactly one Host header; this one has {hosts}.\n")
         extensions = self.scope.setdefault("extensions", {})
         if refusal is not None:
             extensions[REFUSED] = refusal
