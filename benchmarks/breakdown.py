@@ -57,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         ("json", endpoint.SELECT_JSON)
 
     sys.path.insert(0, str(servers.PROJECT_ROOT))
-    from server.app import create_app
-    from server.settings import Settings
-    from server.store import load_dataset, native_store
+    from nato_kg.data.store import load_dataset, native_store
+    from nato_kg.settings import Settings
+    from nato_kg.web.app import create_app
+    from nato_kg.web.state import state
 
     with tempfile.TemporaryDirectory(prefix="kg-breakdown-") as tmp:
         data_dir, _ = endpoint.prepare_data(args.size, Path(tmp))
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rows.append(("engine", *timed(engine, args.budget)))
         app = create_app(settings)
-        service = app.extensions["kg_query_service"]
+        service = state(app).service
         rows.append(("policy", *timed(lambda: service.inspect(text), args.budget)))
         rows.append(("service", *timed(lambda: service.run(text, fmt), args.budget)))
         client = app.test_client()

@@ -57,7 +57,7 @@ def free_port() -> int:
 
 
 def start(port: int, extra: list[str], log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "nato_kg.cli", "serve", "--port", str(port),
                                 "--access-log", "off", *extra], cwd=ROOT, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT, start_new_session=True,
                                env={**os.environ, "KG_SERVICE_ROUTES": "https://query.wikidata.org/sparql="
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                 with lock:
                     heavy_statuses[response.status_code] += 1
                 if response.status_code in (429, 503) and not args.ignore_retry_after:
-                    time.sleep(min(float(response.headers.get("Retry-After", "1")), max(0.0, stop_at - time.monotonic())))
+                    wait_s = float(response.headers.get("Retry-After", "1"))
+                    time.sleep(min(wait_s, max(0.0, stop_at - time.monotonic())))
 
         threads = [threading.Thread(target=heavy, daemon=True) for _ in range(args.heavy_clients)]
         for thread in threads:

@@ -82,10 +82,10 @@ def _version(command: list[str]) -> str:
 
 
 def dump_nquads(data_dir: Path, base_iri: str, out: Path) -> int:
-    """Load the data folder with our own loader (server/store.py) and write it as N-Quads; return quads."""
+    """Load the data folder with our own loader (server/data/store.py) and write it as N-Quads; return quads."""
     sys.path.insert(0, str(PROJECT_ROOT))
-    from server.settings import Settings
-    from server.store import load_dataset, native_store
+    from nato_kg.data.store import load_dataset, native_store
+    from nato_kg.settings import Settings
 
     dataset = load_dataset(Settings.from_env(environ={}, data_dir=data_dir, base_iri=base_iri))
     store = native_store(dataset)
@@ -97,7 +97,7 @@ def start_ours(data_dir: Path, base_iri: str, workdir: Path, extra_env: dict[str
                timeout_s: float = 600) -> Server:
     port = free_port()
     log = workdir / "ours.log"
-    command = [sys.executable, "-m", "server.cli", "serve", "--host", LOOPBACK, "--port", str(port),
+    command = [sys.executable, "-m", "nato_kg.cli", "serve", "--host", LOOPBACK, "--port", str(port),
                "--data-dir", str(data_dir), "--base-iri", base_iri]
     # No SERVICE endpoint allowed: whatever a query says, load from here never leaves this machine.
     process = _spawn(command, log, {"KG_ALLOWED_SERVICE_ENDPOINTS": "", **(extra_env or {})})

@@ -4,7 +4,7 @@
 
 writes a data folder that `kg serve --data-dir` takes:
 
-    OUT/ontology/*.ttl            the project's ontology (shapes.ttl left out, as server/store.py does)
+    OUT/ontology/*.ttl            the project's ontology (shapes.ttl left out, as server/data/store.py does)
     OUT/graph/*.ttl               the project's real graph, then graph/synthetic.ttl: made-up actors,
                                   actions, statements and passages using the ontology's classes and
                                   properties; their owl:sameAs links are appended to wikidata-links.ttl
@@ -41,7 +41,7 @@ from typing import TextIO
 import pyoxigraph as ox
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHAPES_FILE = "shapes.ttl"  # not loaded by server/store.py, so not copied here either
+SHAPES_FILE = "shapes.ttl"  # not loaded by server/data/store.py, so not copied here either
 WIKIDATA_LINKS_FILE = "wikidata-links.ttl"  # loaded into the wikidata named graph
 DEFAULT_BASE = "http://127.0.0.1:8000/"
 
@@ -379,13 +379,13 @@ MAX_BLOCK = 40  # no block is larger than this many triples
 
 
 def source_files(data_dir: Path) -> list[Path]:
-    """The Turtle files server/store.py loads: ontology/*.ttl but shapes.ttl, and graph/*.ttl."""
+    """The Turtle files server/data/store.py loads: ontology/*.ttl but shapes.ttl, and graph/*.ttl."""
     ontology = [p for p in sorted((data_dir / "ontology").glob("*.ttl")) if p.name != SHAPES_FILE]
     return ontology + sorted((data_dir / "graph").glob("*.ttl"))
 
 
 def named_graph(path: Path) -> str:
-    """The named graph server/store.py loads a file into: ontology, wikidata or article."""
+    """The named graph server/data/store.py loads a file into: ontology, wikidata or article."""
     if path.parent.name == "ontology":
         return "ontology"
     return "wikidata" if path.name == WIKIDATA_LINKS_FILE else "article"

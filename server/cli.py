@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import passages, query_cli
-from .settings import Settings
+from nato_kg import passages, query_cli
+from nato_kg.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         overrides["trusted_proxies"] = tuple(overrides["trusted_proxies"])
     settings = Settings.from_env(**overrides)
     if args.command == "serve":
-        from .serving import serve as run
+        from nato_kg.serving.gunicorn_app import serve as run
 
         return run(settings)
     if args.command == "validate":
-        from .validation import main as run_validation
+        from nato_kg.validation import main as run_validation
 
         return run_validation(settings)
     return 2
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 def _load(args: argparse.Namespace) -> int:
     from urllib.error import URLError
 
-    from .remote_backend import graph_store_url, push
+    from nato_kg.engine.remote_backend import graph_store_url, push
 
     settings = Settings.from_env(backend_url=args.backend_url, base_iri=args.base_iri, data_dir=args.data_dir)
     try:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .settings import Settings
-from .validation import ARTICLE_TEXT
+from nato_kg.settings import Settings
+from nato_kg.validation import ARTICLE_TEXT
 
 CONTEXT = 32  # code points of prefix and suffix
 

@@ -1,7 +1,7 @@
 """`kg query`: run a stored query (or any .rq file) against the local graph or a SPARQL endpoint.
 
 The query goes through the same QueryService as the web (policy, time limit): locally in one query process,
-or with --endpoint to another SPARQL 1.1 server, as `kg serve --backend` sends it (server/remote_backend.py:
+or with --endpoint to another SPARQL 1.1 server, as `kg serve --backend` sends it (server/engine/remote_backend.py:
 a BASE line, so the catalogue's relative IRIs (kg: <id/>) resolve to this dataset's IRIs there too).
 """
 
@@ -14,10 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import formats
-from .namespaces import prefixes
-from .settings import Settings
-from .stored_queries import CatalogueError, ParameterError, load_catalogue
+from nato_kg import formats
+from nato_kg.engine.stored_queries import CatalogueError, ParameterError, load_catalogue
+from nato_kg.namespaces import prefixes
+from nato_kg.settings import Settings
 
 TABLE = "table"
 
@@ -82,8 +82,8 @@ def _wire_format(fmt: str, form: str) -> str:
 
 def _ask(text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
     """Through the same QueryService as the web: policy and limits, then our store or (--endpoint) theirs."""
-    from .query_service import QueryError, QueryService
-    from .store import graph_names
+    from nato_kg.data.store import graph_names
+    from nato_kg.engine.query_service import QueryError, QueryService
 
     graphs = [settings.graph_iri(name) for name in graph_names(settings.data_dir)]
     service = QueryService(replace(settings, query_processes=1), graphs)

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when running from one
+PACKAGED_DATA = Path(str(resources.files(__package__ or "nato_kg").joinpath("files")))  # the wheel's copy
+
+
+def default_data_dir() -> Path:
+    """The checkout's own folders when running from one (curators edit them there), else the wheel's copy."""
+    if all((PROJECT_ROOT / folder).is_dir() for folder in ("ontology", "graph", "queries")):
+        return PROJECT_ROOT
+    return PACKAGED_DATA
+
+
+DEFAULT_DATA_DIR = default_data_dir()
+
+
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 
 
@@ -19,7 +33,7 @@ class Settings:
     # The IRIs the graph mints start with this; a deployment on another host sets its own.
     base_iri: str = "http://127.0.0.1:8000/"
     # Folder holding ontology/, graph/ and queries/.
-    data_dir: Path = PROJECT_ROOT
+    data_dir: Path = DEFAULT_DATA_DIR
     # Persistent on-disk Oxigraph store (None: in memory, loaded at start-up).
     store_dir: Path | None = None
     # A remote SPARQL 1.1 endpoint to use instead of the embedded store.
@@ -31,7 +45,7 @@ class Settings:
     max_result_mb: int = 64  # a serialised answer larger than this is refused (never cut off)
     # The only hosts a query may reach with SERVICE (and FROM, for graphs we do not hold: none).
     allowed_service_endpoints: tuple[str, ...] = (WIKIDATA_SPARQL,)
-    # How SERVICE calls are made (server/federation.py): each call's time limit (held below the query's), the
+    # How SERVICE calls are made (server/engine/federation.py): each call's time limit (held below the query's), the
     # largest remote answer taken, the User-Agent sent (None: the project's own), and routes "IRI=URL" that
     # send an allowed SERVICE IRI to another address (a mirror; a stand-in in the tests).
     service_timeout_s: float = 5.0
@@ -42,7 +56,10 @@ class Settings:
     workers: int = 2
     threads: int = 4
     query_processes: int = 2
-    # Fair scheduling (server/admission.py), per server worker: queries one client may have running or waiting
+    # ORDER BY rewritten into total sort keys (server/engine/order_by.py). Off: the engine's own comparator, which
+    # pyoxigraph 0.5.13 makes panic or misorder on mixed kinds of terms; only for comparing, or a fixed engine.
+    order_by_rewrite: bool = True
+    # Fair scheduling (server/serving/admission.py), per server worker: queries one client may have running or waiting
     # (of which at most query_processes - 1 run at once, so another client always finds a process), its query
     # seconds per minute, how long a request may wait for a query process (0: the query time limit), and how
     # many requests may wait in all.
@@ -54,7 +71,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
     access_log: str = "-"
-    # Memory for repeated GET answers (server/response_cache.py); 0 turns the cache off.
+    # Memory for repeated GET answers (server/serving/response_cache.py); 0 turns the cache off.
     response_cache_mb: int = 64
     dev: bool = False
     # Serve even when graph/ is missing or holds no Turtle (start-up refuses that by default).
@@ -97,4 +114,4 @@ def _coerce(name: str, raw: str) -> Any:
     return raw or None
 
 
-__all__ = ["PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings"]
+__all__ = ["DEFAULT_DATA_DIR", "PACKAGED_DATA", "PROJECT_ROOT", "WIKIDATA_SPARQL", "Settings", "default_data_dir"]

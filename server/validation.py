@@ -17,8 +17,8 @@ import owlrl
 import pyshacl
 from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 
-from .settings import Settings
-from .store import SHAPES_FILE
+from nato_kg.data.store import SHAPES_FILE
+from nato_kg.settings import Settings
 
 OA = Namespace("http://www.w3.org/ns/oa#")
 WD = "http://www.wikidata.org/entity/"
@@ -195,7 +195,7 @@ def _ontology_terms_documented(files: Files) -> Iterator[str]:
 def _stored_queries_parse(files: Files) -> Iterator[str]:
     from rdflib.plugins.sparql.parser import parseQuery
 
-    from .stored_queries import parse_stored_query
+    from nato_kg.engine.stored_queries import parse_stored_query
 
     for path in sorted((files.root / "queries").glob("*.rq")):
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from server.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
+from nato_kg.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
 
 BASE_IRI = "http://127.0.0.1:8000/"  # the default; tests pin it so expected IRIs do not depend on the port
 
@@ -92,7 +92,7 @@ def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
     port = port or free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
-        [*wrapper, sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
+        [*wrapper, sys.executable, "-m", "nato_kg.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
          *extra_args],
         cwd=PROJECT_ROOT,
         stdout=log.open("wb"),
@@ -144,7 +144,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def reference_store(settings: Settings):  # type: ignore[no-untyped-def]
     """The dataset loaded straight into pyoxigraph, to compute expected answers independently."""
-    from server.store import load_dataset, native_store
+    from nato_kg.data.store import load_dataset, native_store
 
     return native_store(load_dataset(settings))
 

@@ -9,7 +9,7 @@ from functools import cache
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from server.settings import PROJECT_ROOT
+from nato_kg.settings import PROJECT_ROOT
 
 BASE_IRI = "http://127.0.0.1:8000/"
 KG = Namespace(BASE_IRI + "id/")

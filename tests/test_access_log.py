@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from server.access_log import AccessLog, query_digest
+from nato_kg.web.access_log import AccessLog, query_digest
 
 
 def test_one_line_per_request_with_every_field(tmp_path):

@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 from rdflib import Dataset, URIRef
 
-from server.settings import PROJECT_ROOT
+from nato_kg.settings import PROJECT_ROOT
 
 BASE = "http://127.0.0.1:8000/"
 
@@ -32,7 +32,7 @@ def test_generator_writes_exactly_the_requested_triples(tmp_path: Path, size: in
     dataset = Dataset()
     for path in synthetic.source_files(out):
         # rdflib's own Turtle parser, independent of the Oxigraph one the generator counts with;
-        # the files go into the named graphs server/store.py puts them in
+        # the files go into the named graphs server/data/store.py puts them in
         graph = dataset.graph(URIRef(f"{BASE}graph/{synthetic.named_graph(path)}"))
         graph.parse(path, format="turtle", publicID=BASE)
     assert sum(len(g) for g in dataset.graphs() if g.identifier != dataset.default_graph.identifier) == size

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from server.store import load_dataset, native_store
-from server.stored_queries import load_catalogue
+from nato_kg.data.store import load_dataset, native_store
+from nato_kg.engine.stored_queries import load_catalogue
 
 WD = "http://www.wikidata.org/entity/"
 

@@ -9,7 +9,7 @@ import time
 
 from conftest import BASE_IRI, start_server, stop_server
 
-from server.settings import PROJECT_ROOT
+from nato_kg.settings import PROJECT_ROOT
 
 NEW = f"<{BASE_IRI}id/store-probe> <http://www.w3.org/2000/01/rdf-schema#label> \"probe\" ."
 

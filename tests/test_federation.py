@@ -27,11 +27,11 @@ import pytest
 import requests
 from conftest import BASE_IRI, RunningServer, free_port, golden_text, start_server, stop_server, wait_until_up
 
-from server.federation import ServiceRelay, call_time_limit, routes
-from server.query_policy import QueryPolicy
-from server.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
-from server.store import load_dataset, native_store
-from server.stored_queries import load_catalogue
+from nato_kg.data.store import load_dataset, native_store
+from nato_kg.engine.federation import ServiceRelay, call_time_limit, routes
+from nato_kg.engine.policy import QueryPolicy
+from nato_kg.engine.stored_queries import load_catalogue
+from nato_kg.settings import PROJECT_ROOT, WIKIDATA_SPARQL, Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOLDEN = FIXTURES / "federated"

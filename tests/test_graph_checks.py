@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import PROJECT_ROOT
-from server.validation import CHECKS, run_checks
+from nato_kg.settings import PROJECT_ROOT
+from nato_kg.validation import CHECKS, run_checks
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_the_graph_passes(results, check):
 
 
 def test_kg_validate_prints_a_report_and_exits_0():
-    run = subprocess.run([sys.executable, "-m", "server.cli", "validate"], cwd=PROJECT_ROOT,
+    run = subprocess.run([sys.executable, "-m", "nato_kg.cli", "validate"], cwd=PROJECT_ROOT,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.splitlines()[-1] == "0 problem(s) found"
@@ -68,7 +68,7 @@ def _broken_copy(tmp: Path) -> Path:
 
 def test_kg_validate_reports_each_broken_instance_readably(tmp_path):
     data_dir = _broken_copy(tmp_path)
-    run = subprocess.run([sys.executable, "-m", "server.cli", "validate", "--data-dir", str(data_dir)],
+    run = subprocess.run([sys.executable, "-m", "nato_kg.cli", "validate", "--data-dir", str(data_dir)],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     out = run.stdout
     assert run.returncode == 1, out + run.stderr
@@ -97,7 +97,7 @@ def test_a_file_that_does_not_parse_is_named(tmp_path):
     shutil.copytree(PROJECT_ROOT / "ontology", tmp_path / "ontology")
     shutil.copytree(PROJECT_ROOT / "graph", tmp_path / "graph")
     (tmp_path / "graph" / "typo.ttl").write_text("@prefix kg: <id/> .\nkg:a kg:b \n", encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "server.cli", "validate", "--data-dir", str(tmp_path)],
+    run = subprocess.run([sys.executable, "-m", "nato_kg.cli", "validate", "--data-dir", str(tmp_path)],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert "FAIL  every Turtle file parses" in run.stdout

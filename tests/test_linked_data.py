@@ -21,7 +21,7 @@ from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from server.settings import PROJECT_ROOT
+from nato_kg.settings import PROJECT_ROOT
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")

@@ -6,9 +6,9 @@ import re
 import subprocess
 import sys
 
-from server.passages import passage_turtle
-from server.settings import PROJECT_ROOT
-from server.validation import ARTICLE_TEXT
+from nato_kg.passages import passage_turtle
+from nato_kg.settings import PROJECT_ROOT
+from nato_kg.validation import ARTICLE_TEXT
 
 ARTICLE = (PROJECT_ROOT / ARTICLE_TEXT).read_text(encoding="utf-8")
 FILE = (PROJECT_ROOT / "graph" / "passages.ttl").read_text(encoding="utf-8")
@@ -29,14 +29,14 @@ def test_every_passage_block_is_what_the_tool_writes():
 
 
 def test_kg_passage_prints_a_block_and_refuses_text_not_in_the_article():
-    run = subprocess.run([sys.executable, "-m", "server.cli", "passage", "20",
+    run = subprocess.run([sys.executable, "-m", "nato_kg.cli", "passage", "20",
                           "Many EU countries also ordered Russian diplomats out.",
                           "--label", "Sentence 20 of the article"],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0
     assert run.stdout == next(b for b in BLOCKS if b.startswith("kg:passage-20 "))
     assert 'oa:start "3859"^^xsd:integer ;' in run.stdout
-    missing = subprocess.run([sys.executable, "-m", "server.cli", "passage", "x", "Nobody said this."],
+    missing = subprocess.run([sys.executable, "-m", "nato_kg.cli", "passage", "x", "Nobody said this."],
                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
     assert (missing.returncode, missing.stderr) == (
         1, "kg passage: the text does not contain 'Nobody said this.' 1 time(s)\n")

@@ -60,7 +60,7 @@ def command_line(pid: int) -> str:
 
 def query_processes(server: RunningServer) -> list[int]:
     return [child for worker in children(server.process.pid) for child in children(worker)
-            if "server.query_worker" in command_line(child)]
+            if "nato_kg.engine.query_process" in command_line(child)]
 
 
 @pytest.fixture

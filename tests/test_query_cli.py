@@ -10,8 +10,8 @@ import pyoxigraph as ox
 import pytest
 from conftest import BASE_IRI, free_port, wait_until_up
 
-from server.settings import PROJECT_ROOT
-from server.store import load_dataset, native_store
+from nato_kg.data.store import load_dataset, native_store
+from nato_kg.settings import PROJECT_ROOT
 
 POISONING_TABLE = """victim          place      date        means
 Sergei Skripal  Salisbury  2018-03-04  nerve agent
@@ -21,7 +21,7 @@ Yulia Skripal   Salisbury  2018-03-04  nerve agent
 
 
 def kg(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", "query", *args], cwd=PROJECT_ROOT,
+    return subprocess.run([sys.executable, "-m", "nato_kg.cli", "query", *args], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=120, env={"KG_BASE_IRI": BASE_IRI, "PATH": ""})
 
 

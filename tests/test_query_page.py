@@ -18,8 +18,8 @@ from browser import Tab, chromium, open_tab
 from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from playwright.sync_api import Browser, Page
 
-from server.settings import PROJECT_ROOT
-from server.stored_queries import load_catalogue
+from nato_kg.engine.stored_queries import load_catalogue
+from nato_kg.settings import PROJECT_ROOT
 
 Rows = list[tuple[str, str, str | None]]  # (IRI, label, language tag)
 KG = BASE_IRI + "id/"
@@ -42,7 +42,7 @@ RELATIVE_QUERY = "BASE <id/>\nPREFIX own: <>\nSELECT ?x WHERE { VALUES ?x { own:
 SYNTAX_ERROR_QUERY = "SELECT * WHERE { ?s ?p }\n"
 # The engine's message with its position (line 2, column 1: where the missing object was due); the words after
 # the position are the parser's own and left free.
-SYNTAX_ERROR_MESSAGE = r"SPARQL syntax error: error at 2:1: .+"
+SYNTAX_ERROR_MESSAGE = r"SPARQL syntax error: error at 2:1: .+\nline 2, column 1:\n\s*\n\s*\^"
 HOSTILE_LITERAL = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">&amp;'
 # The query text itself tries to break out of the <textarea>; the literal and the IRI try the table.
 HOSTILE_QUERY = f"""# </textarea><script>window.pwned = 3</script>

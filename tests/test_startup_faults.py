@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from conftest import BASE_IRI, free_port, start_server, stop_server
 
-from server.settings import PROJECT_ROOT
+from nato_kg.settings import PROJECT_ROOT
 
 
 def serve(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     """`kg serve` that is expected to stop on its own (a hang is a failure: the timeout raises)."""
-    return subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", str(free_port()),
+    return subprocess.run([sys.executable, "-m", "nato_kg.cli", "serve", "--port", str(free_port()),
                            "--base-iri", BASE_IRI, *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
                           timeout=timeout_s)
 
@@ -117,7 +117,7 @@ def test_a_port_in_use_is_one_line():
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        result = subprocess.run([sys.executable, "-m", "nato_kg.cli", "serve", "--port", str(port)],
                                 cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert refusal(result) == (f"kg serve: port {port} on 127.0.0.1 is already in use (another kg serve?); stop "
                                "that server or choose another --port")
@@ -126,7 +126,7 @@ def test_a_port_in_use_is_one_line():
 def build_store(store: Path) -> None:
     """Build the on-disk store in a child process (RocksDB's threads stay out of the test process)."""
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
-                    "from server.settings import Settings; from server.disk_store import ensure_store; "
+                    "from nato_kg.settings import Settings; from nato_kg.data.disk_store import ensure_store; "
                     "ensure_store(Settings.from_env(base_iri=sys.argv[2], store_dir=Path(sys.argv[1])))",
                     str(store), BASE_IRI], cwd=PROJECT_ROOT, check=True, timeout=120)
 

@@ -19,9 +19,9 @@ from openapi_spec_validator import validate
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from server.settings import PROJECT_ROOT
-from server.store import load_dataset, native_store
-from server.stored_queries import ParameterError, load_catalogue
+from nato_kg.data.store import load_dataset, native_store
+from nato_kg.engine.stored_queries import ParameterError, load_catalogue
+from nato_kg.settings import PROJECT_ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 CATALOGUE = load_catalogue(PROJECT_ROOT / "queries")

@@ -1,0 +1,187 @@
+"""A query process: its own copy of the store, one query at a time, the whole answer serialised to bytes.
+
+Runs in a child process that the parent can kill: neither pyoxigraph nor rdflib can cancel a query, so the
+time limit is the parent's SIGKILL, and the memory limit is RLIMIT_AS set here after the store is loaded
+(an allocation past it aborts this process, never the server). The answer is serialised completely before
+it is sent, so the parent never starts a 200 that could break off half-way.
+
+Protocol on the pipe: the parent sends `(query, fmt, options)`; the child answers `("ok", body)` or
+`("error", status, message)`. Only small tuples and one bytes object cross the pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+
+from nato_kg.engine.order_by import total_order
+from nato_kg.namespaces import prefixes as namespaces
+from nato_kg.settings import Settings
+
+RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                  "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+GRAPH_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
+                 "rdfxml": ox.RdfFormat.RDF_XML}
+MB = 1024 * 1024
+STORAGE_FAULTS = ("Corruption:", "IO error:")  # how RocksDB's errors begin
+
+
+class ResultTooLarge(Exception):
+    pass
+
+
+class _CappedBuffer:
+    """A binary writer that refuses to grow past `limit` bytes (so a huge answer stops early)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] = []
+        self.overflowed = False
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            self.overflowed = True
+            raise ResultTooLarge
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def open_store(settings: Settings) -> ox.Store:
+    """This process's own store: the on-disk one opened read-only, or a fresh in-memory copy."""
+    if settings.store_dir is not None:
+        from nato_kg.data.disk_store import open_read_only
+
+        return open_read_only(settings)
+    from nato_kg.data.store import load_dataset, native_store
+
+    return native_store(load_dataset(settings))
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space at what it uses now (the loaded store) plus `megabytes`."""
+    with open("/proc/self/statm") as statm:
+        in_use = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    cap = in_use + megabytes * MB
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+)")
+SHOWN = 60  # characters of the line shown on each side of the position
+
+
+def syntax_error(query: str, error: SyntaxError) -> str:
+    """The engine's message with the line it points at and a caret under the column, as Fuseki shows them."""
+    message = f"SPARQL syntax error: {error}"
+    position = _POSITION.search(str(error))
+    lines = query.split("\n")
+    if not position or not 0 < int(position[1]) <= len(lines):
+        return message
+    line, column = lines[int(position[1]) - 1].rstrip("\r"), max(1, int(position[2]))
+    start = max(0, column - 1 - SHOWN)
+    shown = ("…" if start else "") + line[start:column - 1 + SHOWN] + ("…" if len(line) > column - 1 + SHOWN else "")
+    before = ("…" if start else "") + line[start:column - 1]
+    caret = "".join("\t" if char == "\t" else " " for char in before) + "^"
+    return f"{message}\nline {position[1]}, column {column}:\n  {shown}\n  {caret}"
+
+
+def run_query(store: ox.Store, query: str, kwargs: dict[str, Any], rewrite: bool) -> Any:
+    """The engine's answer to `query`, its ORDER BY clauses in a total order (server/engine/order_by.py)."""
+    ordered = total_order(query) if rewrite else query
+    try:
+        return store.query(ordered, **kwargs)
+    except SyntaxError:
+        if ordered == query:
+            raise
+    results = store.query(query, **kwargs)  # the client's own text: its syntax error, with its own positions
+    print(f"the ORDER BY rewrite made a valid query unreadable; the engine sorts it itself: {query!r}",
+          file=sys.stderr)  # reaches the server log: a bug of ours to fix
+    return results
+
+
+def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max_bytes: int,
+             prefixes: dict[str, str], rewrite: bool = True) -> tuple[Any, ...]:
+    """One query, answered as ("ok", body) or ("error", status, message)."""
+    kwargs: dict[str, Any] = {"base_iri": options.get("base_iri")}
+    if options.get("default_graph") is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in options["default_graph"]]
+    if options.get("named_graphs") is not None:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in options["named_graphs"]]
+    kwargs["use_default_graph_as_union"] = bool(options.get("union"))
+    out = _CappedBuffer(max_bytes)
+    try:
+        results = run_query(store, query, kwargs, rewrite)
+        if isinstance(results, ox.QueryTriples):
+            if fmt not in GRAPH_FORMATS:
+                return ("error", 406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt}' is for "
+                                      "SELECT and ASK; use ttl, nt, jsonld or rdfxml")
+            ox.serialize(results, out, GRAPH_FORMATS[fmt], prefixes=prefixes if fmt == "ttl" else None)
+        else:
+            if fmt not in RESULT_FORMATS:
+                return ("error", 406, f"a SELECT or ASK query answers a result table; format '{fmt}' is for "
+                                      "graphs; use json, xml, csv or tsv")
+            results.serialize(out, RESULT_FORMATS[fmt])
+    except SyntaxError as error:
+        return ("error", 400, syntax_error(query, error))
+    except MemoryError:
+        return ("error", 503, "the query needed more memory than its limit allows")
+    except Exception as error:  # pyoxigraph wraps errors from our writer, a SERVICE call or evaluation
+        if out.overflowed:
+            return ("error", 503, f"the answer is larger than the {max_bytes // MB} MB limit; "
+                                  "add a LIMIT or ask for fewer variables")
+        if isinstance(error, RuntimeError) and str(error).startswith(STORAGE_FAULTS):
+            # RocksDB found a damaged block or could not read its files: the server's fault, not the query's.
+            return ("error", 500, "the store is damaged, so this query cannot be answered "
+                                  f"({str(error).split(' in /')[0]}); the operator must rebuild it "
+                                  "(kg serve --store DIR --rebuild-store)")
+        return ("error", 502 if isinstance(error, OSError) else 400,
+                f"the query failed: {type(error).__name__}: {error}")
+    return ("ok", out.getvalue())
+
+
+def serve_queries(conn: Connection, settings: Settings) -> None:
+    """The child's main loop: load, cap memory, say ready, then answer until the pipe closes."""
+    store = open_store(settings)
+    limit_memory(settings.query_memory_mb)
+    prefixes = namespaces(settings.base_iri)  # for Turtle answers
+    max_bytes = settings.max_result_mb * MB
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            query, fmt, options = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        conn.send(evaluate(store, query, fmt, options, max_bytes, prefixes, settings.order_by_rewrite))
+
+
+def _exit_with_parent() -> None:
+    """Stop when the server process goes away, even in the middle of a query (a watchdog thread)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+if __name__ == "__main__":
+    _exit_with_parent()
+    connection = Connection(int(sys.argv[1]))
+    serve_queries(connection, connection.recv())

@@ -1,0 +1,56 @@
+"""The W3C SPARQL 1.1 Service Description answered by GET /sparql with no query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyoxigraph as ox
+
+from nato_kg.engine.query_process import GRAPH_FORMATS
+from nato_kg.settings import Settings
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+# The result and graph formats we serve, as the W3C names them.
+RESULT_FORMAT_IRIS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
+                      "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+PREFIXES = {"sd": SD, "formats": FORMATS_NS, "dcterms": "http://purl.org/dc/terms/"}
+
+
+def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[ox.Triple]:
+    def sd(name: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + name)
+
+    service, dataset = ox.BlankNode("service"), ox.BlankNode("dataset")
+    default_graph = ox.BlankNode("default")
+    triples = [
+        ox.Triple(service, RDF_TYPE, sd("Service")),
+        ox.Triple(service, sd("endpoint"), ox.NamedNode(endpoint)),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+        ox.Triple(service, ox.NamedNode("http://purl.org/dc/terms/title"),
+                  ox.Literal("NATO expulsions knowledge graph: read-only SPARQL endpoint", language="en")),
+        *(ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS_NS + f)) for f in RESULT_FORMAT_IRIS),
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default_graph),
+        ox.Triple(default_graph, RDF_TYPE, sd("Graph")),
+        # The VoID description of the dataset (server/web/ld/void.py), on the same host as this endpoint.
+        ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
+                  ox.NamedNode(endpoint.rsplit("/sparql", 1)[0] + "/.well-known/void")),
+    ]
+    if settings.allowed_service_endpoints:
+        triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
+    for number, graph in enumerate(graphs):
+        node = ox.BlankNode(f"graph{number}")
+        triples += [ox.Triple(dataset, sd("namedGraph"), node), ox.Triple(node, RDF_TYPE, sd("NamedGraph")),
+                    ox.Triple(node, sd("name"), ox.NamedNode(graph))]
+    return triples
+
+
+def serialize(endpoint: str, settings: Settings, graphs: Sequence[str], fmt: str) -> bytes:
+    """The description in one of the graph formats (short names as in server/formats.py)."""
+    data = ox.serialize(describe(endpoint, settings, graphs), format=GRAPH_FORMATS[fmt],
+                        prefixes=PREFIXES if fmt == "ttl" else None)
+    return data or b""
