@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="query time one client may use per minute, per worker, in s (default 30)")
     serve.add_argument("--query-wait", dest="query_wait_s", type=float,
                        help="longest wait for a query process before 503, in s (default: the query time limit)")
+    serve.add_argument("--head-timeout", dest="head_timeout_s", type=float,
+                       help="time a request head may take, in s (default 5)")
+    serve.add_argument("--max-connections", type=int,
+                       help="connections per worker past which the longest-idle one is closed (default 1000)")
+    serve.add_argument("--max-connections-per-address", type=int,
+                       help="connections one address may hold, per worker (default 256)")
     serve.add_argument("--trusted-proxy", dest="trusted_proxies", action="append",
                        help="a reverse proxy's address whose X-Forwarded-For names the client (repeat; default none)")
     serve.add_argument("--dev", action="store_true", default=None, help="Flask's reloading dev server")

@@ -69,6 +69,11 @@ class Settings:
     query_queue: int = 64
     # Addresses of reverse proxies whose X-Forwarded-For names the client (none: the peer is the client).
     trusted_proxies: tuple[str, ...] = ()
+    # Connections, per server worker (server/serving/request_head.py): the time a request head may take, the
+    # connections one address may hold, and the number past which the longest-idle connection is closed.
+    head_timeout_s: float = 5.0
+    max_connections_per_address: int = 256
+    max_connections: int = 1000
     # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
     access_log: str = "-"
     # Memory for repeated GET answers (server/serving/response_cache.py); 0 turns the cache off.

@@ -19,7 +19,7 @@ from flask import Flask
 
 from nato_kg.engine.query_service import ProcessPool
 from nato_kg.serving.admission import QueryGate, Refused
-from nato_kg.serving.request_head import PEER, REFUSED
+from nato_kg.serving.request_head import PEER, REFUSED, BoundedHttpToolsProtocol
 from nato_kg.serving.response_cache import CACHED_PATHS, ResponseCache
 from nato_kg.settings import Settings
 from nato_kg.web.access_log import AccessLog, query_digest
@@ -57,7 +57,7 @@ class Front:
             return await self._refuse(scope, send, path, *scope["extensions"][REFUSED])
         if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             replay = await self._read_body(scope, receive, send, path)
-            return await self.flask(scope, replay, send) if replay else None
+            return await self.flask(scope, replay, _closing_after_413(send)) if replay else None
         if self.cache is None or scope["method"] not in ("GET", "HEAD") or not path.startswith(CACHED_PATHS):
             return await self.flask(scope, receive, send)
         return await self._cached(scope, receive, send, path)
@@ -201,6 +201,18 @@ class Front:
         await self.flask(scope, receive, capture)
 
 
+def _closing_after_413(send: Send) -> Send:
+    """A 413 closes the connection: the rest of a body too large to take is not read (uvicorn closes a
+    connection whose response says `connection: close`)."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 413:
+            message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+        await send(message)
+
+    return closing
+
+
 def _query_kind(scope: MutableMapping[str, Any]) -> str | None:
     """"query" for a request that runs a client's query (held to the client's limits), "page" for one whose
     page needs a query process (only queued fairly), None for the rest."""
@@ -251,6 +263,7 @@ def create_asgi_app(settings: Settings | None = None) -> Front:
         gate.unavailable = pool.unavailable
         pool.on_ready = gate.wake
     app_state.query_gate = gate  # likewise
+    app_state.connections = BoundedHttpToolsProtocol  # likewise
     return Front(flask_app, cache, app_state.access_log, settings.threads,
                  path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),
                  body_timeout_s=settings.query_timeout_s, gate=gate, trusted_proxies=settings.trusted_proxies)

@@ -31,8 +31,9 @@ from nato_kg.web.app import create_app
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]
-    # The access log is ours (server/web/access_log.py); no Server header; the app has no lifespan events. Past
-    # 1,000 open connections or requests (gunicorn's worker_connections), uvicorn answers 503 at once.
+    # The access log is ours (server/web/access_log.py); no Server header; the app has no lifespan events.
+    # Connection limits are the protocol's (server/serving/request_head.py); uvicorn's limit_concurrency is set
+    # past them in serve().
     # uvicorn calls callback_notify every timeout_notify seconds: there the worker checks that its master lives.
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": BoundedHttpToolsProtocol,
                                                "access_log": False, "server_header": False, "lifespan": "off",
@@ -118,5 +119,12 @@ def serve(settings: Settings) -> int:
     if settings.dev:
         create_app(settings).run(host=settings.host, port=settings.port, debug=True)
     else:
+        # Class attributes, set before the workers fork, so every worker's connections follow them.
+        BoundedHttpToolsProtocol.HEAD_TIMEOUT_S = settings.head_timeout_s
+        BoundedHttpToolsProtocol.MAX_PER_ADDRESS = settings.max_connections_per_address
+        BoundedHttpToolsProtocol.MAX_CONNECTIONS = settings.max_connections
+        # uvicorn's own limit answers 503 past it; ours closes the longest-idle connection first, so uvicorn's
+        # is reached only when the connections past ours are all busy.
+        Worker.CONFIG_KWARGS = {**Worker.CONFIG_KWARGS, "limit_concurrency": 2 * settings.max_connections}
         _Gunicorn(settings).run()
     return 0

@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         gate = app_state.query_gate  # likewise
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
                        query_processes=service.state(), response_cache=cache.state() if cache else None,
-                       query_gate=gate.state() if gate else None)
+                       query_gate=gate.state() if gate else None,
+                       connections=app_state.connections.state() if app_state.connections else None)
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json

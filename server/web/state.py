@@ -36,6 +36,7 @@ class AppState:
     access_log: AccessLog
     response_cache: ReportsState | None = None  # registered by the serving layer when it has one
     query_gate: ReportsState | None = None  # likewise: its fair queue (server/serving/admission.py)
+    connections: ReportsState | None = None  # likewise: its connection limits (server/serving/request_head.py)
     # Per-process memos.
     known_iris: dict[str, bool] = field(default_factory=dict)
     void_triples: list[ox.Triple] | None = None
