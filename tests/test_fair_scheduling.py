@@ -167,3 +167,9 @@ def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(tmp_path: Path):
         assert forged.status_code == 429 and forged.text.startswith("127.0.0.52 has used")
     finally:
         stop_server(server)
+
+
+def test_the_query_time_charged_is_the_query_process_time_and_its_field_stays_inside(fair_server):
+    response = client_at("127.0.0.45").get(fair_server.url + "/sparql", params={"query": cheap()}, timeout=30)
+    assert response.status_code == 200
+    assert "X-KG-Query-Seconds" not in response.headers

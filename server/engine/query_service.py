@@ -323,6 +323,19 @@ class ProcessPool:
                 return
 
 
+_spent = threading.local()  # query seconds spent by the request this thread is answering
+
+
+def reset_query_seconds() -> None:
+    _spent.seconds = 0.0
+
+
+def query_seconds() -> float:
+    """Seconds this thread's request has spent in query processes since reset_query_seconds(): what the fair
+    scheduler charges to the client's budget (server/serving/admission.py)."""
+    return float(getattr(_spent, "seconds", 0.0))
+
+
 class QueryService:
     """Check a query against the policy, then answer it in a query process, in the format asked for."""
 
@@ -367,6 +380,7 @@ class QueryService:
             options["named_graphs"] = list(named_graph_uris)
         else:  # the union of the named graphs, unless the query names its own dataset
             options["union"] = not (info.from_graphs or info.from_named)
+        started = time.monotonic()
         try:
             if self.relay is None or not info.services:
                 reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
@@ -380,6 +394,8 @@ class QueryService:
             if error.cause:  # ours, not the client's: the server log says which query and why
                 log.error("query %s failed (%s): %s", query_digest(query), error.cause, error.message)
             raise
+        finally:
+            _spent.seconds = getattr(_spent, "seconds", 0.0) + time.monotonic() - started
         if reply[0] != "ok":
             raise QueryError(reply[1], reply[2])
         return QueryResult(reply[1], formats.media_type(fmt), form)

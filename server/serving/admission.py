@@ -156,13 +156,14 @@ class QueryGate:
                                "again shortly", self.time_limit_s / 2) from None
         return ticket
 
-    def leave(self, ticket: Ticket) -> None:
-        """The request is answered: record its time and hand its slot to the fairest waiter."""
+    def leave(self, ticket: Ticket, query_seconds: float | None = None) -> None:
+        """The request is answered: charge its query time (the seconds its query processes took, if known;
+        else the time it held its slot) and hand the slot to the fairest waiter."""
         now = time.monotonic()
         client = self._clients[ticket.client]
         started, capped = client.running.pop(ticket.number)
         if capped:
-            client.spent.append((now, now - started))
+            client.spent.append((now, now - started if query_seconds is None else query_seconds))
         self.free += 1
         self._dispatch()
 

@@ -22,7 +22,7 @@ from nato_kg.serving.admission import QueryGate, Refused
 from nato_kg.serving.request_head import PEER, REFUSED, BoundedHttpToolsProtocol
 from nato_kg.serving.response_cache import CACHED_PATHS, ResponseCache
 from nato_kg.settings import Settings
-from nato_kg.web.access_log import AccessLog, query_digest
+from nato_kg.web.access_log import QUERY_SECONDS_HEADER, AccessLog, query_digest
 from nato_kg.web.app import create_app
 from nato_kg.web.state import state
 
@@ -74,10 +74,23 @@ class Front:
         except Refused as refused:
             return await self._refuse(scope, send, scope["path"], refused.status, refused.message + "\n",
                                       retry_after=refused.retry_after)
+        spent: list[float] = []
+
+        async def charging(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = []
+                for name, value in message.get("headers", []):
+                    if name.lower() == _QUERY_SECONDS:
+                        spent.append(float(value))
+                    else:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
         try:
-            await self.wsgi(scope, receive, send)
+            await self.wsgi(scope, receive, charging)
         finally:
-            self.gate.leave(ticket)
+            self.gate.leave(ticket, spent[0] if spent else None)
 
     def client_address(self, scope: MutableMapping[str, Any]) -> str:
         """Who is asking, for fair scheduling: the connection's address; behind a trusted proxy, the last
@@ -230,6 +243,7 @@ def _query_kind(scope: MutableMapping[str, Any]) -> str | None:
 
 
 PAGE_PATHS = ("/doc/", "/search", "/browse")
+_QUERY_SECONDS = QUERY_SECONDS_HEADER.lower().encode()
 
 
 def _input_terminated(flask_app: Flask) -> Callable[..., Any]:
