@@ -110,7 +110,8 @@ def serve(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:  # every start-up fault found here is one line and exit 1, before any worker starts
         check_sources(settings)
-        check_port(settings)
+        if os.environ.get("WERKZEUG_RUN_MAIN") != "true":  # --dev's reloaded child serves the socket its parent bound
+            check_port(settings)
         if settings.store_dir is not None and _build_store_in_a_child(settings):
             logging.getLogger("kg.store").info("built the on-disk store in %s", settings.store_dir)
     except (SourceError, StoreError, PortInUse) as error:

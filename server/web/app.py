@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 
 from nato_kg.data.disk_store import ensure_store, fingerprint
 from nato_kg.data.store import graph_names
+from nato_kg.engine.policy import verdicts as policy_verdicts
 from nato_kg.engine.query_service import QueryError, QueryService
 from nato_kg.settings import Settings
 from nato_kg.web import access_log, protocol, stored_query_api
@@ -57,7 +58,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
                        query_processes=service.state(), response_cache=cache.state() if cache else None,
                        query_gate=gate.state() if gate else None,
-                       connections=app_state.connections.state() if app_state.connections else None)
+                       connections=app_state.connections.state() if app_state.connections else None,
+                       memos={"policy_verdicts": policy_verdicts.state(),
+                              "known_iris": app_state.known_iris.state()})
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
