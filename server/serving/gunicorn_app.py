@@ -8,6 +8,9 @@ fixed bytes, uvicorn's at 44,000 (benchmarks/RESULTS.md): the HTTP server was mo
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import errno
 import logging
 import multiprocessing
@@ -40,6 +43,10 @@ class Worker(UvicornWorker):  # type: ignore[misc]
                                                "limit_concurrency": 1000, "timeout_notify": 1}
     ORPHAN_GRACE_S = 3.0
 
+    def init_process(self) -> None:
+        _bound_malloc_arenas()
+        super().init_process()
+
     async def callback_notify(self) -> None:
         """Tell the master we are alive; if the master is gone, stop: an orphaned worker would keep the port
         and serve on with nobody to restart it, and a new `kg serve` could not bind."""
@@ -51,6 +58,16 @@ class Worker(UvicornWorker):  # type: ignore[misc]
             os.kill(os.getpid(), signal.SIGTERM)
             return
         self.notify()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _bound_malloc_arenas() -> None:
+    """Two malloc arenas in this worker, not glibc's 8 per core: each Flask thread would otherwise get its own,
+    and memory freed in one is not reused by another, so a worker's RSS grew past its memos' budgets."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to bound
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(M_ARENA_MAX, 2)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
