@@ -258,7 +258,20 @@ class ProcessPool:
     # lets in no more requests than there are processes, so a wait here is for a replacement that is starting.
     TAKE_S = 30.0
 
+    # Deaths the query did not cause: it is run once more on a fresh process rather than answered 503.
+    NOT_THE_QUERYS_FAULT = frozenset({"killed", "exited"})
+
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+        try:
+            return self._run_once(request, timeout_s)
+        except QueryError as error:
+            if error.cause not in self.NOT_THE_QUERYS_FAULT:
+                raise
+            log.warning("a query process died under a query (%s); the query runs once more on a fresh one",
+                        error.cause)
+            return self._run_once(request, timeout_s)
+
+    def _run_once(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
         process = self._take(max(timeout_s, self.TAKE_S))
         # The limit counts from here: time spent waiting for a free process must not get a healthy process
         # killed for a query it has barely started.
