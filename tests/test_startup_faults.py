@@ -156,7 +156,7 @@ def test_a_damaged_store_is_reported_at_start_with_the_command_that_rebuilds_it(
     server = start_server(tmp_path, "--store", str(store), "--rebuild-store", "--workers", "1",
                           "--query-processes", "1")
     try:
-        assert server.get("/health").json()["triples"] == 2074
+        assert server.get("/health").json()["triples"] == 2113
     finally:
         stop_server(server)
 
@@ -205,7 +205,7 @@ def test_a_built_store_on_a_read_only_folder_is_served(tmp_path):
     server = start_server(tmp_path, "--store", str(store), "--workers", "1", "--query-processes", "1",
                           wrapper=read_only_mount(store))
     try:
-        assert server.get("/health").json()["triples"] == 2074
+        assert server.get("/health").json()["triples"] == 2113
         assert server.get("/doc/nato", headers={"Accept": "text/turtle"}).status_code == 200
         assert not (store / ".lock").exists()
     finally:
