@@ -10,9 +10,9 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import rdflib.compare
-from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
+from support.servers import BASE_IRI, RunningServer, start_server, stop_server
 
 ARTICLE = f"{BASE_IRI}id/article"
 TITLE = "NATO Cuts Russian Mission Staff Over Spy Poisoning"

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import BASE_IRI, RunningServer, free_port, golden_text, start_server, stop_server, wait_until_up
+from support.golden import golden_text
+from support.servers import BASE_IRI, RunningServer, free_port, start_server, stop_server, wait_until_up
 
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.engine.federation import ServiceRelay, call_time_limit, routes
@@ -169,7 +170,7 @@ def test_the_federated_answers_read_wikidata_as_of_the_article(federating):
 
 
 def test_without_wikidata_the_federated_queries_answer_from_our_graph_alone(server):
-    """The default test server routes Wikidata to a closed loopback port (tests/conftest.py): SERVICE SILENT
+    """The default test server routes Wikidata to a closed loopback port (tests/support/servers.py): SERVICE SILENT
     stands for one empty solution, so our rows come back with the Wikidata columns empty."""
     countries = _rows(server, "federated-expelling-countries")
     assert len(countries) == 26

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
-from conftest import RunningServer, raw_exchange, start_server, stop_server
+from support.servers import RunningServer, raw_exchange, start_server, stop_server
 
 QUERY = "SELECT ?label WHERE { <http://127.0.0.1:8000/id/nato> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
 
