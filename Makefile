@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test lint validate bench clean
+.PHONY: serve test lint validate bench conformance clean
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -32,6 +32,11 @@ validate: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/endpoint.py $(BENCH_ARGS)
+
+# Every W3C SPARQL 1.0/1.1 query test, on plain pyoxigraph and through /sparql's path (conformance/README.md);
+# the test files are fetched from PyPI into var/ on first use.
+conformance: $(BIN)/.installed
+	$(BIN)/python -m conformance.run --write benchmarks/CONFORMANCE.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache var

@@ -6,7 +6,8 @@ time limit is the parent's SIGKILL, and the memory limit is RLIMIT_AS set here a
 it is sent, so the parent never starts a 200 that could break off half-way.
 
 Protocol on the pipe: the parent sends `(query, fmt, options)`; the child answers `("ok", body)` or
-`("error", status, message)`. Only small tuples and one bytes object cross the pipe.
+`("error", status, message)`. Only small tuples and one bytes object cross the pipe. `options["scratch"]`
+(QueryService.over, for the W3C test suites) names files to answer this one query over instead of the store.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -70,6 +72,16 @@ def open_store(settings: Settings) -> ox.Store:
     from nato_kg.data.store import load_dataset, native_store
 
     return native_store(load_dataset(settings))
+
+
+def scratch_store(dataset: dict[str, Any]) -> ox.Store:
+    """A store holding only the files `dataset` names, for one query: {"default": [file, ...], "named":
+    [(graph IRI, file), ...]}, each file parsed with its own file: IRI as base. The W3C test suites' data
+    (conformance/) is answered this way through the same process and serialisers as the served graph."""
+    store = ox.Store()
+    for graph, path in [(None, p) for p in dataset.get("default", ())] + list(dataset.get("named", ())):
+        store.load(path=path, base_iri=Path(path).as_uri(), to_graph=ox.NamedNode(graph) if graph else None)
+    return store
 
 
 def limit_memory(megabytes: int) -> None:
@@ -160,7 +172,12 @@ def serve_queries(conn: Connection, settings: Settings) -> None:
             query, fmt, options = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        conn.send(evaluate(store, query, fmt, options, max_bytes, prefixes, settings.order_by_rewrite))
+        try:
+            target = store if options.get("scratch") is None else scratch_store(options["scratch"])
+        except (OSError, SyntaxError, ValueError) as error:  # a test's data file missing or unreadable
+            conn.send(("error", 400, f"the scratch dataset did not load: {error}"))
+            continue
+        conn.send(evaluate(target, query, fmt, options, max_bytes, prefixes, settings.order_by_rewrite))
 
 
 def _exit_with_parent() -> None:

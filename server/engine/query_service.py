@@ -10,6 +10,7 @@ way. So one runaway query holds one process for at most the time limit and never
 from __future__ import annotations
 
 import atexit
+import copy
 import hashlib
 import logging
 import queue
@@ -21,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -57,6 +58,15 @@ class QueryError(Exception):
 def query_digest(query: str | None) -> str:
     """The short name a query goes by in the logs."""
     return hashlib.sha256(query.encode("utf-8")).hexdigest()[:12] if query else "-"
+
+
+@dataclass(frozen=True)
+class ScratchDataset:
+    """Files a query is answered over instead of the served graph: a W3C test's dataset (conformance/)."""
+
+    base_iri: str  # the query's base: its own file: IRI
+    default: tuple[str, ...] = ()  # files whose triples make the default graph
+    named: tuple[tuple[str, str], ...] = ()  # (graph IRI, file): the named graphs, the only graphs held
 
 
 class _Process:
@@ -245,6 +255,21 @@ class QueryService:
         self.relay = (ServiceRelay(settings) if settings.allowed_service_endpoints and not settings.backend_url
                       else None)
 
+    scratch: ScratchDataset | None = None
+
+    def over(self, dataset: ScratchDataset) -> QueryService:
+        """This service answering over `dataset` instead of the served graph: the same policy (holding
+        `dataset`'s named graphs, resolving against its base), query processes and serialisers, with the
+        dataset's real default graph instead of the union. The conformance suites run through this."""
+        if not isinstance(self.pool, ProcessPool):
+            raise ValueError("a scratch dataset is loaded by our own query processes; --backend has none")
+        view = copy.copy(self)
+        view.settings = replace(self.settings, base_iri=dataset.base_iri)
+        view.held_graphs = tuple(sorted(graph for graph, _ in dataset.named))
+        view.policy = QueryPolicy(dataset.base_iri, view.held_graphs, self.settings.allowed_service_endpoints)
+        view.scratch = dataset
+        return view
+
     def inspect(self, query: str, default_graph_uris: Sequence[str] = (),
                 named_graph_uris: Sequence[str] = ()) -> QueryInfo:
         """The policy's verdict (raises QueryError when refused) and the facts negotiation needs."""
@@ -273,6 +298,9 @@ class QueryService:
             options["named_graphs"] = list(named_graph_uris)
         else:  # the union of the named graphs, unless the query names its own dataset
             options["union"] = not (info.from_graphs or info.from_named)
+        if self.scratch is not None:  # loaded by the query process for this query; its own default graph
+            options["scratch"] = {"default": self.scratch.default, "named": self.scratch.named}
+            options["union"] = False
         try:
             if self.relay is None or not info.services:
                 reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
@@ -299,4 +327,4 @@ class QueryService:
             self.relay.close()
 
 
-__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "query_digest"]
+__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "ScratchDataset", "query_digest"]
