@@ -15,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.compare import isomorphic
-from support.servers import BASE_IRI, raw_exchange
+from support.servers import BASE_IRI, raw_exchange, wait_for_log_lines
 
 ARTICLE = f"{BASE_IRI}id/article"
 PREFIXES = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX schema: <http://schema.org/> "
@@ -276,7 +276,8 @@ def test_access_log_has_one_structured_line_per_request(server):
     query = "ASK { ?s ?p 'access log probe' }"
     server.get("/sparql", params={"query": query})
     digest = hashlib.sha256(query.encode()).hexdigest()[:12]
-    lines = [line for line in server.log.read_text().splitlines() if f"query={digest}" in line]
+    logged = wait_for_log_lines(server, f"query={digest}")
+    lines = [line for line in logged.splitlines() if f"query={digest}" in line]
     assert len(lines) == 1
     assert "method=GET path=/sparql status=200 ms=" in lines[0]
 

@@ -96,3 +96,14 @@ def stop_server(server: RunningServer) -> None:
     with contextlib.suppress(ProcessLookupError):  # whatever is left of the group: workers, query processes
         os.killpg(group, signal.SIGKILL)
     server.process.wait(timeout=10)
+
+
+def wait_for_log_lines(server: RunningServer, *lines: str, timeout_s: float = 30) -> str:
+    """The server's log once it holds every one of `lines`: an access-log line may be written after its answer
+    has reached the client, so a test polls for it, with a deadline, rather than reading the log at once."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        logged = server.log.read_text()
+        if all(line in logged for line in lines) or time.monotonic() > deadline:
+            return logged
+        time.sleep(0.05)
