@@ -5,7 +5,12 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test lint validate bench conformance clean
+.PHONY: serve test lint validate bench conformance clean ui
+
+# The query editor (YASGUI) and the result pictures: npm packages pinned in web/package.json and
+# web/package-lock.json (versions and hashes, no download addresses), bundled into web/dist (git-ignored).
+# Without Node.js the pages still work, server-rendered and without JavaScript; `kg serve` says so in one line.
+UI := web/dist/editor.js
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -15,11 +20,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-serve: $(BIN)/.installed
+$(UI): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
+	@if command -v npm >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 18 ? 1 : 0)' 2>/dev/null; then \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs; \
+	fi  # without Node.js, `kg serve` says in one line how to get the editor
+
+ui: $(UI)
+
+serve: $(BIN)/.installed ui
 	$(BIN)/kg serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/.installed
 	@bash .ci/browser
+	@bash .ci/node
+	@$(MAKE) --no-print-directory ui
 	$(BIN)/ruff check .
 	$(BIN)/kg validate
 	$(BIN)/python -m pytest
@@ -39,4 +53,4 @@ conformance: $(BIN)/.installed
 	$(BIN)/python -m conformance.run --write benchmarks/CONFORMANCE.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .ruff_cache var web/node_modules web/dist

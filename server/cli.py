@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(**overrides)
     if args.command == "serve":
         from nato_kg.serving.gunicorn_app import serve as run
+        from nato_kg.web.ui import HOW_TO_GET_THE_EDITOR
 
+        if settings.ui_dir is not None and not (settings.ui_dir / "editor.js").is_file():
+            print(HOW_TO_GET_THE_EDITOR, file=sys.stderr)  # one line; the pages work without it
         return run(settings)
     if args.command == "validate":
         from nato_kg.validation import main as run_validation

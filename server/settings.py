@@ -63,6 +63,8 @@ class Settings:
     access_log: str = "-"
     # Memory for repeated GET answers (server/serving/response_cache.py); 0 turns the cache off.
     response_cache_mb: int = 64
+    # The built editor and pictures (`make` bundles web/ there); None (KG_UI_DIR=""): the pages without them.
+    ui_dir: Path | None = PROJECT_ROOT / "web" / "dist"
     dev: bool = False
 
     @classmethod
@@ -87,7 +89,7 @@ class Settings:
 
 def _coerce(name: str, raw: str) -> Any:
     default = {f.name: f for f in fields(Settings)}[name].default
-    if name in ("data_dir", "store_dir"):
+    if name in ("data_dir", "store_dir", "ui_dir"):
         return Path(raw) if raw else None
     if name in ("allowed_service_endpoints", "service_routes"):
         return tuple(part for part in raw.replace(",", " ").split() if part)

@@ -10,7 +10,7 @@ from nato_kg.data.disk_store import ensure_store, fingerprint
 from nato_kg.data.store import graph_names
 from nato_kg.engine.query_service import QueryError, QueryService
 from nato_kg.settings import Settings
-from nato_kg.web import access_log, protocol, stored_query_api
+from nato_kg.web import access_log, overview, protocol, stored_query_api, ui
 from nato_kg.web.html import security_headers
 from nato_kg.web.ld import dumps, ontology_docs, resources, void
 from nato_kg.web.query_page import bp as query_page
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json
+    overview.install(app)  # /overview: the article's three pictures
+    ui.install(app)  # /assets/ui: the editor and the pictures, when web/dist is built
     # Linked data: /id, /doc, /ontology, /.well-known/void, /dumps, and the 404 page.
     for blueprint in (resources.bp, ontology_docs.bp, void.bp, dumps.bp):
         blueprint.after_request(security_headers)

@@ -30,6 +30,12 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?|")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+# Shown as numbers, right-aligned (the datatype stays in the cell's tooltip).
+NUMERIC_DATATYPES = frozenset(_XSD + n for n in (
+    "integer", "decimal", "double", "float", "int", "long", "short", "byte", "nonNegativeInteger",
+    "positiveInteger", "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort",
+    "unsignedByte"))
 
 
 def security_headers(response: Response) -> Response:
@@ -46,6 +52,7 @@ class Namer:
     base_iri: str
     root: str  # the app's path prefix (request.script_root), "" when served at the host's root
     prefixes: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # our IRIs' rdfs:label: shown instead of the name
 
     def short(self, iri: str) -> str | None:
         best: tuple[int, str] | None = None
@@ -63,7 +70,9 @@ class Namer:
         return None  # javascript:, data:, file: and the like are shown, never linked
 
     def iri_cell(self, iri: str) -> dict[str, Any]:
-        return {"type": "uri", "value": iri, "text": self.short(iri) or iri, "href": self.href(iri)}
+        name = self.short(iri) or iri
+        return {"type": "uri", "value": iri, "text": self.labels.get(iri, name), "name": name,
+                "href": self.href(iri)}
 
     def cell(self, term: dict[str, Any] | None) -> dict[str, Any] | None:
         """A SPARQL JSON term, ready for the template."""
@@ -82,7 +91,8 @@ class Namer:
             "type": "literal",
             "text": term.get("value", ""),
             "lang": term.get("xml:lang"),
-            "datatype": self.iri_cell(datatype) if datatype else None,
+            "datatype": {"value": datatype, "text": self.short(datatype) or datatype} if datatype else None,
+            "number": datatype in NUMERIC_DATATYPES,
         }
 
 

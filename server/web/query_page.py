@@ -30,6 +30,7 @@ from nato_kg.engine.stored_queries import StoredQuery, current_catalogue
 from nato_kg.settings import Settings
 from nato_kg.web.html import Namer, page_prefixes, security_headers
 from nato_kg.web.state import state
+from nato_kg.web.ui import graph_terms
 
 bp = Blueprint(
     "query_page", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -205,7 +206,8 @@ def page() -> Any:
     elif query is not None:
         if query.strip():
             outcome = run_query(query, Namer(settings.base_iri, request.script_root,
-                                             page_prefixes(settings, query)))
+                                             page_prefixes(settings, query),
+                                             graph_terms(settings.base_iri)["labels"]))
             if isinstance(outcome, PageError):
                 status = outcome.status
         else:
@@ -236,8 +238,11 @@ def page() -> Any:
 
 
 def page_data(settings: Settings, examples: dict[str, StoredQuery]) -> dict[str, Any]:
-    """What the script needs to render results the way the server does."""
+    """What the scripts need to render results the way the server does."""
     return {
+        **graph_terms(settings.base_iri),
+        "defaultQuery": default_query(settings),
+        "exampleTitles": {name: q.title for name, q in examples.items()},
         "endpoint": f"{request.script_root}/sparql",
         "root": request.script_root,
         "baseIri": settings.base_iri,

@@ -41,6 +41,7 @@ class AppState:
     dump_sources: tuple[Any, Any] | None = None
     dumps: dict[str, Any] = field(default_factory=dict)
     ontology_docs: dict[str, Any] = field(default_factory=dict)  # ld/ontology_docs.py's OntologyDoc by path prefix
+    graph_terms: dict[str, Any] | None = None  # ui.py: labels, classes and ontology terms for the scripts
 
     def attach(self, app: Flask) -> None:
         app.extensions[_KEY] = self

@@ -7,16 +7,20 @@ A stored query answers in every format /sparql offers, by the same negotiation a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from nato_kg import formats
 from nato_kg.engine.query_service import QueryError
 from nato_kg.engine.stored_queries import ParameterError, StoredQuery, current_catalogue
 from nato_kg.web import negotiation, protocol
+from nato_kg.web.html import Namer, page_prefixes, security_headers
 from nato_kg.web.openapi import openapi_document
+from nato_kg.web.query_page import MAX_ROWS_SHOWN, PageError, page_data, run_query
 from nato_kg.web.state import state
+from nato_kg.web.ui import graph_terms
 
 bp = Blueprint("stored_queries", __name__)
 QUERY_MEDIA_TYPE = "application/sparql-query; charset=utf-8"
@@ -59,7 +63,9 @@ def _wants_html() -> bool:
 def index() -> Any:
     entries = [describe(q) for q in catalogue().values()]
     if _wants_html():
-        return render_template("queries.html", entries=entries)
+        for entry, query in zip(entries, catalogue().values(), strict=True):
+            entry["fields"] = form_fields(query, {})
+        return security_headers(Response(render_template("queries.html", entries=entries), mimetype="text/html"))
     return jsonify(queries=entries)
 
 
@@ -81,12 +87,63 @@ def run(name: str) -> Response:
     try:
         bound = query.bind({key: given[0] for key, given in values.items()}, state().settings.base_iri)
     except ParameterError as error:
+        if _wants_html():  # the page again, its form as filled, the message above it
+            filled = {key: given[0] for key, given in values.items()}
+            if not filled:  # first opened, a required value not yet given: just the form to fill
+                return stored_query_page(query, None, filled)
+            return stored_query_page(query, None, filled, error=str(error))
         raise QueryError(400, str(error)) from None
     form = form_of(bound)
     fmt_param = request.args.get("format")
     if negotiation.negotiate(form, request.headers.get("Accept"), fmt_param, html=True) == "html":
-        return redirect(url_for("query_page.page", query=bound), code=303)  # type: ignore[return-value]
+        return stored_query_page(query, bound, {key: given[0] for key, given in values.items()})
     return protocol.respond(bound, fmt_param)
+
+
+# A parameter's input, as its declared type asks (the server checks the value again: StoredQuery.bind).
+INPUT_TYPES = {"integer": ("number", "1"), "decimal": ("number", "any"), "date": ("date", None)}
+
+
+def form_fields(query: StoredQuery, given: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"name": p.name, "type": p.type, "required": p.required, "description": p.description,
+             "value": given.get(p.name, p.default or ""), "input": INPUT_TYPES.get(p.type, ("text", None))}
+            for p in query.parameters]
+
+
+def stored_query_page(query: StoredQuery, bound: str | None, given: dict[str, str],
+                      error: str | None = None) -> Response:
+    """A stored query as a page: title, description, a typed form for its parameters, its answer (a table
+    rendered here; the scripts draw it in the view its header names), and a link into the editor."""
+    settings = state().settings
+    examples = catalogue()
+    outcome = None
+    status = 200
+    if bound is not None:
+        labels = graph_terms(settings.base_iri)["labels"]
+        outcome = run_query(bound, Namer(settings.base_iri, request.script_root,
+                                         page_prefixes(settings, bound), labels))
+        if isinstance(outcome, PageError):
+            error, status, outcome = outcome.message, outcome.status, None
+    elif error:
+        status = 400
+    data = page_data(settings, examples)
+    data["query"] = bound
+    fields = form_fields(query, given)
+    html = render_template(
+        "stored_query.html", q=describe(query), fields=fields, outcome=outcome, error=error,
+        default_view=default_view_of(query.text),
+        editor_url=url_for("query_page.page", query=bound) if bound else None,
+        page_data=data, max_rows=MAX_ROWS_SHOWN)
+    return security_headers(Response(html, status=status, mimetype="text/html"))
+
+
+_DEFAULT_VIEW = re.compile(r"(?im)^\s*#\s*defaultView\s*:\s*(\w+)")
+
+
+def default_view_of(text: str) -> str | None:
+    """The view a query's `#defaultView:` comment names (the Wikidata Query Service's convention)."""
+    match = _DEFAULT_VIEW.search(text)
+    return match[1] if match else None
 
 
 @bp.get("/openapi.json")

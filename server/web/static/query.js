@@ -13,6 +13,7 @@
   const results = document.getElementById("results");
   const status = document.getElementById("status"); // a live region: says what happened, not the whole table
   const XSD_STRING = "http://www.w3.org/2001/XMLSchema#string";
+  const NUMERIC = /^http:\/\/www\.w3\.org\/2001\/XMLSchema#(integer|decimal|double|float|int|long|short|byte|negativeInteger|positiveInteger|nonNegativeInteger|nonPositiveInteger|unsignedInt|unsignedLong|unsignedShort|unsignedByte)$/;
   const PREFIX_DECL = /^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>"{}|^`\\\s]*)>/gim;
   const BASE_DECL = /^\s*BASE\s*<([^<>"{}|^`\\\s]*)>/im;
   const LOCAL_NAME = /^(?:[A-Za-z0-9_](?:[\w.-]*[\w-])?)?$/;
@@ -62,10 +63,13 @@
     return null; // javascript:, data:, file: ... are shown, never linked
   }
 
+  // Our IRIs by their label (the prefixed name in data-name, the IRI on hover), others by prefixed name.
   function iriNode(iri, prefixes) {
-    const text = shortName(iri, prefixes) || iri;
+    const name = shortName(iri, prefixes) || iri;
+    const label = (data.labels || {})[iri];
+    const attrs = { class: label ? "iri labelled" : "iri", title: iri, "data-name": label ? name : null };
     const href = hrefFor(iri);
-    return href ? el("a", { class: "iri", href: href, title: iri }, text) : el("span", { class: "iri", title: iri }, text);
+    return href ? el("a", Object.assign({ href: href }, attrs), label || name) : el("span", attrs, label || name);
   }
 
   function termNode(term, prefixes) {
@@ -77,15 +81,15 @@
       return el("span", { class: "triple" }, "<< ", termNode(t.subject, prefixes), " ",
         termNode(t.predicate, prefixes), " ", termNode(t.object, prefixes), " >>");
     }
-    const frag = document.createDocumentFragment();
-    frag.append(el("span", { class: "literal" }, term.value));
-    if (term["xml:lang"]) {
-      frag.append(el("span", { class: "lang", title: "language" }, "@" + term["xml:lang"]));
-    } else if (term.datatype && term.datatype !== XSD_STRING) {
-      frag.append(el("span", { class: "datatype", title: term.datatype },
-        "^^" + (shortName(term.datatype, prefixes) || term.datatype)));
-    }
-    return frag;
+    // The language or datatype quietly, in the tooltip (as the server renders it: _terms.html).
+    const lang = term["xml:lang"];
+    const datatype = !lang && term.datatype && term.datatype !== XSD_STRING ? term.datatype : null;
+    return el("span", {
+      class: NUMERIC.test(term.datatype || "") ? "literal number" : "literal",
+      lang: lang || null,
+      title: lang ? "language: " + lang : datatype ? "datatype: " + (shortName(datatype, prefixes) || datatype) : null,
+      "data-datatype": datatype,
+    }, term.value);
   }
 
   // --- results ---
@@ -131,7 +135,10 @@
       const headRow = el("tr", null, ...vars.map((v) => el("th", { scope: "col" }, "?" + v)));
       const body = el("tbody");
       for (const row of rows.slice(0, data.maxRows)) {
-        body.append(el("tr", null, ...vars.map((v) => el("td", null, termNode(row[v], prefixes)))));
+        body.append(el("tr", null, ...vars.map((v) => {
+          const node = termNode(row[v], prefixes);
+          return el("td", node.classList && node.classList.contains("number") ? { class: "num" } : null, node);
+        })));
       }
       parts.push(el("div", { class: "table-wrap", role: "region", "aria-label": "Results table", tabindex: "0" },
         el("table", { id: "result-table" }, el("thead", null, headRow), body)));
