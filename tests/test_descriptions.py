@@ -74,8 +74,11 @@ def test_highlight_marks_quotes_longest_first_without_overlap() -> None:
 
 
 def test_the_namer_links_ours_locally_and_never_links_scripts() -> None:
-    assert NAMER.iri_cell(BASE_IRI + "id/nato") == {"type": "uri", "value": BASE_IRI + "id/nato", "text": "kg:nato",
-                                                   "href": "/id/nato"}
+    nato = BASE_IRI + "id/nato"
+    assert NAMER.iri_cell(nato) == {"type": "uri", "value": nato, "text": "kg:nato", "name": "kg:nato",
+                                    "href": "/id/nato"}
+    labelled = Namer(BASE_IRI, "", NAMER.prefixes, labels={nato: "NATO"})
+    assert (labelled.iri_cell(nato)["text"], labelled.iri_cell(nato)["name"]) == ("NATO", "kg:nato")
     assert Namer(BASE_IRI, "/kg").href(BASE_IRI + "doc/nato") == "/kg/doc/nato"
     assert NAMER.href("https://www.wikidata.org/wiki/Q183") == "https://www.wikidata.org/wiki/Q183"
     assert NAMER.href("javascript:alert(1)") is None
