@@ -41,7 +41,25 @@ def main(argv: list[str] | None = None) -> int:
                        help="time limit of one SERVICE call in s (default 5; kept below --timeout)")
     serve.add_argument("--service-route", dest="service_routes", action="append", metavar="IRI=URL",
                        help="call the allowed SERVICE <IRI> at URL instead (a mirror, or a stand-in; repeat)")
+    serve.add_argument("--client-queries", type=int,
+                       help="queries one client may have running or waiting, per worker (default 4)")
+    serve.add_argument("--client-query-seconds", type=float,
+                       help="query time one client may use per minute, per worker, in s (default 30)")
+    serve.add_argument("--query-wait", dest="query_wait_s", type=float,
+                       help="longest wait for a query process before 503, in s (default: the query time limit)")
+    serve.add_argument("--head-timeout", dest="head_timeout_s", type=float,
+                       help="time a request head may take, in s (default 5)")
+    serve.add_argument("--max-connections", type=int,
+                       help="connections per worker past which the longest-idle one is closed (default 1000)")
+    serve.add_argument("--max-connections-per-address", type=int,
+                       help="connections one address may hold, per worker (default 256)")
+    serve.add_argument("--trusted-proxy", dest="trusted_proxies", action="append",
+                       help="a reverse proxy's address whose X-Forwarded-For names the client (repeat; default none)")
     serve.add_argument("--dev", action="store_true", default=None, help="Flask's reloading dev server")
+    serve.add_argument("--allow-empty-graph", action="store_true", default=None,
+                       help="serve even when graph/ is missing or holds no Turtle file (refused by default)")
+    serve.add_argument("--rebuild-store", action="store_true", default=None,
+                       help="rebuild the --store from the Turtle files (after it was reported damaged)")
 
     validate = sub.add_parser("validate", help="check the ontology and graph files")
     validate.add_argument("--data-dir", type=Path, help="folder holding ontology/, graph/, queries/")
@@ -71,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["allowed_service_endpoints"] = tuple(overrides["allowed_service_endpoints"])
     if overrides.get("service_routes"):
         overrides["service_routes"] = tuple(overrides["service_routes"])
+    if overrides.get("trusted_proxies"):
+        overrides["trusted_proxies"] = tuple(overrides["trusted_proxies"])
     settings = Settings.from_env(**overrides)
     if args.command == "serve":
         from nato_kg.serving.gunicorn_app import serve as run

@@ -59,6 +59,21 @@ class Settings:
     # ORDER BY rewritten into total sort keys (server/engine/order_by.py). Off: the engine's own comparator, which
     # pyoxigraph 0.5.13 makes panic or misorder on mixed kinds of terms; only for comparing, or a fixed engine.
     order_by_rewrite: bool = True
+    # Fair scheduling (server/serving/admission.py), per server worker: queries one client may have running or waiting
+    # (of which at most query_processes - 1 run at once, so another client always finds a process), its query
+    # seconds per minute, how long a request may wait for a query process (0: the query time limit), and how
+    # many requests may wait in all.
+    client_queries: int = 4
+    client_query_seconds: float = 30.0
+    query_wait_s: float = 0.0
+    query_queue: int = 64
+    # Addresses of reverse proxies whose X-Forwarded-For names the client (none: the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
+    # Connections, per server worker (server/serving/request_head.py): the time a request head may take, the
+    # connections one address may hold, and the number past which the longest-idle connection is closed.
+    head_timeout_s: float = 5.0
+    max_connections_per_address: int = 256
+    max_connections: int = 1000
     # Where the access log goes: '-' stderr, a file path to append to, or 'off'.
     access_log: str = "-"
     # Memory for repeated GET answers (server/serving/response_cache.py); 0 turns the cache off.
@@ -66,6 +81,10 @@ class Settings:
     # The built editor and pictures (`make` bundles web/ there); None (KG_UI_DIR=""): the pages without them.
     ui_dir: Path | None = PROJECT_ROOT / "web" / "dist"
     dev: bool = False
+    # Serve even when graph/ is missing or holds no Turtle (start-up refuses that by default).
+    allow_empty_graph: bool = False
+    # Rebuild the --store from the Turtle files even if it looks current (after it was reported damaged).
+    rebuild_store: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -91,7 +110,7 @@ def _coerce(name: str, raw: str) -> Any:
     default = {f.name: f for f in fields(Settings)}[name].default
     if name in ("data_dir", "store_dir", "ui_dir"):
         return Path(raw) if raw else None
-    if name in ("allowed_service_endpoints", "service_routes"):
+    if name in ("allowed_service_endpoints", "service_routes", "trusted_proxies"):
         return tuple(part for part in raw.replace(",", " ").split() if part)
     if isinstance(default, bool):
         return raw.lower() in ("1", "true", "yes", "on")

@@ -286,8 +286,9 @@ def test_health_reports_the_query_processes(client, settings):
     assert settings.query_processes == 2  # the default, which the session's server runs with
     processes = client.get("/health").json()["query_processes"]
     assert processes["size"] == 2
-    assert min(processes["idle"], processes["busy"], processes["starting"], processes["restarts"]) >= 0
-    assert processes["idle"] + processes["busy"] + processes["starting"] == processes["size"]
+    assert min(processes["idle"], processes["busy"], processes["starting"], processes["dead"],
+               processes["restarts"], processes["died_idle"]) >= 0
+    assert processes["idle"] + processes["busy"] + processes["starting"] + processes["dead"] == processes["size"]
 
 
 def test_json_results_are_standard(client):

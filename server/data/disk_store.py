@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from nato_kg.settings import Settings
 
 STORE_SUBDIR = "oxigraph"
 FINGERPRINT_FILE = "fingerprint"
+CHECKSUMS_FILE = "checksums.json"  # of the store's files, taken when it was built
 
 
 def fingerprint(settings: Settings) -> str:
@@ -30,17 +32,37 @@ def fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
+class StoreError(Exception):
+    """The on-disk store cannot be used as it is; the message says why and what to run."""
+
+
+def _rebuild_hint(settings: Settings) -> str:
+    return f"rebuild it from the Turtle files: kg serve --store {settings.store_dir} --rebuild-store"
+
+
 def ensure_store(settings: Settings) -> bool:
-    """Build the on-disk store unless it matches the source files; True when it was (re)built."""
+    """Build the on-disk store unless it matches the source files; True when it was (re)built.
+
+    A store on a folder this process may not write (read-only mount, another owner) is served as it is if it
+    was built from these files. A store whose files differ from what was built is refused (StoreError)."""
     assert settings.store_dir is not None
     root = settings.store_dir
-    root.mkdir(parents=True, exist_ok=True)
     wanted = fingerprint(settings)
-    with (root / ".lock").open("w") as lock:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = (root / ".lock").open("w")
+    except OSError as error:
+        if not _built_from(root, wanted):
+            raise StoreError(f"cannot build the store in {root} ({error.strerror}) and no store built from these "
+                             "files is there; build it where it can be written, or choose another --store") from None
+        verify(settings)  # served read-only, as it is
+        return False
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once build it once
-        marker = root / FINGERPRINT_FILE
-        if marker.exists() and marker.read_text().strip() == wanted and (root / STORE_SUBDIR).exists():
+        if _built_from(root, wanted) and not settings.rebuild_store:
+            verify(settings)
             return False
+        marker = root / FINGERPRINT_FILE
         marker.unlink(missing_ok=True)  # a build that stops half-way is never taken for a finished one
         shutil.rmtree(root / STORE_SUBDIR, ignore_errors=True)
         store = ox.Store(str(root / STORE_SUBDIR))
@@ -49,10 +71,51 @@ def ensure_store(settings: Settings) -> bool:
                             to_graph=ox.NamedNode(settings.graph_iri(source.graph)))
         store.flush()
         del store  # closes the database before anyone opens it read-only
+        (root / CHECKSUMS_FILE).write_text(json.dumps(_checksums(root / STORE_SUBDIR), indent=0, sort_keys=True))
         marker.write_text(wanted + "\n")
         return True
+
+
+def _built_from(root: Path, wanted: str) -> bool:
+    marker = root / FINGERPRINT_FILE
+    return (marker.exists() and marker.read_text().strip() == wanted and (root / STORE_SUBDIR).exists()
+            and (root / CHECKSUMS_FILE).exists())
+
+
+def _checksums(store_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file of a closed store that a read-only open never changes (not RocksDB's LOG or LOCK)."""
+    sums = {}
+    for path in sorted(store_dir.iterdir()):
+        if path.is_file() and not path.name.startswith(("LOG", "LOCK")):
+            with path.open("rb") as data:
+                sums[path.name] = hashlib.file_digest(data, "sha256").hexdigest()
+    return sums
+
+
+def verify(settings: Settings) -> None:
+    """Compare the store's files with the checksums taken when it was built; StoreError names the first damage.
+    RocksDB checks a block only when it reads it, so a damaged block would otherwise surface in some query."""
+    assert settings.store_dir is not None
+    root = settings.store_dir
+    try:
+        recorded = json.loads((root / CHECKSUMS_FILE).read_text())
+    except (OSError, ValueError):
+        raise StoreError(f"the store in {root} has no readable record of its checksums (built by an older version, "
+                         f"or damaged); {_rebuild_hint(settings)}") from None
+    try:
+        found = _checksums(root / STORE_SUBDIR)
+    except OSError as error:
+        raise StoreError(f"the store in {root} cannot be read ({error.strerror}); {_rebuild_hint(settings)}") from None
+    for name, digest in recorded.items():
+        if name not in found:
+            raise StoreError(f"the store in {root} is damaged: {STORE_SUBDIR}/{name} is missing; "
+                             f"{_rebuild_hint(settings)}")
+        if found[name] != digest:
+            raise StoreError(f"the store in {root} is damaged: {STORE_SUBDIR}/{name} differs from when it was "
+                             f"built; {_rebuild_hint(settings)}")
 
 
 def open_read_only(settings: Settings) -> ox.Store:
     assert settings.store_dir is not None
     return ox.Store.read_only(str(Path(settings.store_dir) / STORE_SUBDIR))
+

@@ -10,6 +10,8 @@ decides the IRIs the graph mints. Queries see the union of the named graphs as t
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +30,65 @@ class SourceFile:
     graph: str  # short name of the named graph: article, ontology or wikidata
 
 
+class SourceError(Exception):
+    """A data file or folder that cannot be served, said in one line that names it and what to do."""
+
+
 def source_files(data_dir: Path) -> list[SourceFile]:
-    """The Turtle files that make up the dataset, in a stable order."""
+    """The Turtle files that make up the dataset, in a stable order. Each is a regular file (after links): a
+    FIFO, device or folder named *.ttl is refused without being opened (reading a FIFO waits for ever)."""
     files = [SourceFile(p, "ontology") for p in sorted((data_dir / "ontology").glob("*.ttl"))
              if p.name != SHAPES_FILE]
     for p in sorted((data_dir / "graph").glob("*.ttl")):
         files.append(SourceFile(p, "wikidata" if p.name == WIKIDATA_LINKS_FILE else "article"))
+    for source in files:
+        try:
+            mode = source.path.stat().st_mode  # follows links: a broken one raises
+        except FileNotFoundError:
+            raise SourceError(f"{source.path} is a broken symbolic link (to {os.readlink(source.path)}); "
+                              "point it at a Turtle file or remove it") from None
+        except OSError as error:
+            raise SourceError(f"{source.path} cannot be read: {error.strerror}") from None
+        if not stat.S_ISREG(mode):
+            raise SourceError(f"{source.path} is not a regular file ({_file_kind(mode)}); it was not opened: "
+                              "replace it with a Turtle file or remove it")
+    return files
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a file"
+
+
+def check_sources(settings: Settings) -> list[SourceFile]:
+    """Everything start-up needs from the files, checked before any process loads them: graph/ holds Turtle
+    (unless allow_empty_graph), every file is a regular, readable file that parses. Raises SourceError."""
+    data_dir = settings.data_dir
+    if not data_dir.is_dir():
+        raise SourceError(f"the data folder {data_dir} does not exist; give --data-dir the folder that holds "
+                          "graph/ and ontology/")
+    files = source_files(data_dir)
+    if not settings.allow_empty_graph:
+        graph_dir = data_dir / "graph"
+        if not graph_dir.is_dir():
+            raise SourceError(f"{graph_dir} does not exist, so there is no data to serve; give --data-dir the "
+                              "folder that holds graph/ (or --allow-empty-graph to serve none)")
+        if not any(source.graph != "ontology" for source in files):
+            raise SourceError(f"{graph_dir} holds no .ttl file, so there is no data to serve; add the Turtle "
+                              "files (or --allow-empty-graph to serve none)")
+    for source in files:
+        try:
+            for _ in ox.parse(path=str(source.path), format=ox.RdfFormat.TURTLE, base_iri=settings.base_iri):
+                pass
+        except SyntaxError as error:
+            raise SourceError(f"{source.path}:{error.lineno}:{error.offset}: not valid Turtle: {error.msg}; "
+                              "fix the file (`kg validate` checks them all)") from None
+        except OSError as error:
+            raise SourceError(f"{source.path} cannot be read ({error.strerror or error}); check the file and "
+                              "its permissions") from None
     return files
 
 

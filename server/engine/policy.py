@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
+from nato_kg.memo import BytesMemo, text_size
 from nato_kg.namespaces import resolve
 
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
@@ -99,9 +99,21 @@ def tokens(query: str) -> Iterator[tuple[str, str, int]]:
         yield match.lastgroup or "other", match.group(), match.start()
 
 
-@lru_cache(maxsize=2048)
+def _info_size(info: QueryInfo) -> int:
+    return 400 + sum(text_size(text) for text in (*info.services, *info.from_graphs, *info.from_named) if text)
+
+
+# Verdicts by query text, within a byte budget: query texts come from clients and may be 64 KB each.
+VERDICTS_MAX_BYTES = 8 * 1024 * 1024
+verdicts: BytesMemo[tuple[str, str], QueryInfo] = BytesMemo(VERDICTS_MAX_BYTES, _info_size)
+
+
 def inspect(query: str, base_iri: str) -> QueryInfo:
-    """Everything the policy needs to know about a query, from one pass of the tokenizer (cached)."""
+    """Everything the policy needs to know about a query, from one pass of the tokenizer (remembered)."""
+    return verdicts.get_or_compute((query, base_iri), lambda: _inspect(query, base_iri))
+
+
+def _inspect(query: str, base_iri: str) -> QueryInfo:
     base = base_iri
     prefixes: dict[str, str | None] = {}  # None: declared with a relative IRI (never trusted for SERVICE)
     form = update = None

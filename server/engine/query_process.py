@@ -33,6 +33,7 @@ RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsForm
 GRAPH_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
                  "rdfxml": ox.RdfFormat.RDF_XML}
 MB = 1024 * 1024
+STORAGE_FAULTS = ("Corruption:", "IO error:")  # how RocksDB's errors begin
 
 
 class ResultTooLarge(Exception):
@@ -155,6 +156,11 @@ def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max
         if out.overflowed:
             return ("error", 503, f"the answer is larger than the {max_bytes // MB} MB limit; "
                                   "add a LIMIT or ask for fewer variables")
+        if isinstance(error, RuntimeError) and str(error).startswith(STORAGE_FAULTS):
+            # RocksDB found a damaged block or could not read its files: the server's fault, not the query's.
+            return ("error", 500, "the store is damaged, so this query cannot be answered "
+                                  f"({str(error).split(' in /')[0]}); the operator must rebuild it "
+                                  "(kg serve --store DIR --rebuild-store)")
         return ("error", 502 if isinstance(error, OSError) else 400,
                 f"the query failed: {type(error).__name__}: {error}")
     return ("ok", out.getvalue())

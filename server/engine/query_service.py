@@ -13,6 +13,7 @@ import atexit
 import copy
 import hashlib
 import logging
+import os
 import queue
 import signal
 import socket
@@ -21,7 +22,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -133,6 +134,25 @@ class _Process:
         self.process.wait(5)
         self.conn.close()
 
+    def set_niceness(self, niceness: int) -> bool:
+        """Set this process's CPU niceness (its main thread evaluates the query); False if not allowed (only a
+        privileged server may lower it again)."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, niceness)
+        except OSError:
+            return False
+        return True
+
+    def died_while_idle(self) -> bool:
+        """True when this idle process is gone (killed from outside, crashed): an idle process sends nothing,
+        so a readable pipe means its end was closed. poll() also reaps it, so no zombie is left behind."""
+        if self.process.poll() is not None:
+            return True
+        try:
+            return self.conn.poll(0)
+        except (OSError, ValueError):
+            return True
+
 
 def _panic_message(lines: list[str]) -> str | None:
     """The message of a Rust panic in a process's stderr: the line after 'thread ... panicked at FILE:'."""
@@ -173,29 +193,95 @@ class ProcessPool:
         self._lock = threading.Lock()
         self._closed = False
         self.restarts = 0
-        self.starting = 0
+        self.starting = 0  # replacements being started
+        self.dead = 0  # slots whose replacement failed to start; retried every RETRY_S
+        self.died_idle = 0  # processes found dead while idle (killed from outside, crashed)
+        self.on_ready: Callable[[], None] | None = None  # told when a replacement is ready (the fair queue waits)
         started = [_Process(settings) for _ in range(self.size)]
         for process in started:  # they load in parallel; the service is usable once they all are ready
             if not process.wait_ready(self.STARTUP_S):
                 raise RuntimeError(f"a query process failed to start (exit code {process.process.poll()})")
             self._idle.put(process)
+        # A process that dies while idle is noticed within WATCH_S even when no query comes to find it.
+        threading.Thread(target=self._watch, name="kg-query-watch", daemon=True).start()
+
+    WATCH_S = 1.0
+    RETRY_S = 5.0
+
+    def _watch(self) -> None:
+        while not self._closed:
+            time.sleep(self.WATCH_S)
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Find idle processes that have died, take them out of the idle queue and replace them."""
+        with self._idle.mutex:
+            dead = [process for process in self._idle.queue if process.died_while_idle()]
+            for process in dead:
+                self._idle.queue.remove(process)
+        for process in dead:
+            self._replace_dead(process)
+        return len(dead)
+
+    def _replace_dead(self, process: _Process) -> None:
+        log.warning("query process %d died while idle (exit status %s); starting a replacement",
+                    process.process.pid, process.process.returncode)
+        with self._lock:
+            self.died_idle += 1
+        self._replace(process)
 
     def state(self) -> dict[str, int]:
-        idle = self._idle.qsize()
-        return {"size": self.size, "idle": idle, "busy": self.size - idle - self.starting,
-                "starting": self.starting, "restarts": self.restarts}
+        self.sweep()  # what /health says is true now, not as of the last watch
+        with self._lock:
+            idle, starting, dead = self._idle.qsize(), self.starting, self.dead
+            return {"size": self.size, "idle": idle, "busy": self.size - idle - starting - dead,
+                    "starting": starting, "dead": dead, "restarts": self.restarts,
+                    "died_idle": self.died_idle}
+
+    def _take(self, timeout_s: float) -> _Process:
+        """A live idle process, waiting up to `timeout_s`; dead ones met on the way are replaced, never used."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                process = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
+                                      "try again shortly") from None
+            if not process.died_while_idle():
+                return process
+            self._replace_dead(process)
+
+    LONG_QUERY_S = 1.0  # a query running longer than this gets LONG_QUERY_NICENESS
+    LONG_QUERY_NICENESS = 10
+
+    # How long a query waits here for a live process. The ASGI front's fair queue (server/serving/admission.py)
+    # lets in no more requests than there are processes, so a wait here is for a replacement that is starting.
+    TAKE_S = 30.0
+
+    # Deaths the query did not cause: it is run once more on a fresh process rather than answered 503.
+    NOT_THE_QUERYS_FAULT = frozenset({"killed", "exited"})
 
     def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
         try:
-            process = self._idle.get(timeout=timeout_s)
-        except queue.Empty:
-            raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
-                                  "try again shortly") from None
+            return self._run_once(request, timeout_s)
+        except QueryError as error:
+            if error.cause not in self.NOT_THE_QUERYS_FAULT:
+                raise
+            log.warning("a query process died under a query (%s); the query runs once more on a fresh one",
+                        error.cause)
+            return self._run_once(request, timeout_s)
+
+    def _run_once(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+        process = self._take(max(timeout_s, self.TAKE_S))
         # The limit counts from here: time spent waiting for a free process must not get a healthy process
         # killed for a query it has barely started.
         deadline = time.monotonic() + timeout_s
+        niced = False
         try:
             process.conn.send(request)
+            if not process.conn.poll(min(self.LONG_QUERY_S, timeout_s)):
+                # A long query yields the CPU to short ones (other clients' queries, pages) on a busy machine.
+                niced = process.set_niceness(self.LONG_QUERY_NICENESS)
             if not process.conn.poll(max(0.0, deadline - time.monotonic())):
                 self._replace(process)
                 raise QueryError(503, f"the query exceeded the {timeout_s:g} s time limit and was stopped; "
@@ -206,8 +292,16 @@ class ProcessPool:
             cause, detail = process.death()
             self._replace(process)
             raise _death_error(cause, detail, self.settings) from None
-        self._idle.put(process)
+        if niced and not process.set_niceness(0):
+            self._replace(process)  # cannot be given its priority back: a fresh one takes its place
+        else:
+            self._idle.put(process)
         return reply
+
+    def unavailable(self) -> int:
+        """Processes not in service now: replacements starting, and dead slots."""
+        with self._lock:
+            return self.starting + self.dead
 
     def _replace(self, process: _Process) -> None:
         """Kill `process` and start another in the background, so the request can answer at once."""
@@ -217,16 +311,29 @@ class ProcessPool:
 
         def work() -> None:
             process.kill()
+            counted_as = "starting"  # "dead" once a start has failed; retried until one succeeds
             try:
-                fresh = _Process(self.settings)
-                if fresh.wait_ready(self.STARTUP_S) and not self._closed:
-                    self._idle.put(fresh)
-                else:
+                while not self._closed:
+                    fresh = _Process(self.settings)
+                    if fresh.wait_ready(self.STARTUP_S) and not self._closed:
+                        self._idle.put(fresh)
+                        break
                     fresh.kill()
-                    log.error("a replacement query process failed to start")
+                    log.error("a replacement query process failed to start; trying again in %g s", self.RETRY_S)
+                    if counted_as == "starting":
+                        with self._lock:
+                            self.starting -= 1
+                            self.dead += 1
+                        counted_as = "dead"
+                    time.sleep(self.RETRY_S)
             finally:
                 with self._lock:
-                    self.starting -= 1
+                    if counted_as == "starting":
+                        self.starting -= 1
+                    else:
+                        self.dead -= 1
+            if self.on_ready is not None:
+                self.on_ready()
 
         threading.Thread(target=work, name="kg-query-restart", daemon=True).start()
 
@@ -237,6 +344,19 @@ class ProcessPool:
                 self._idle.get_nowait().kill()
             except queue.Empty:
                 return
+
+
+_spent = threading.local()  # query seconds spent by the request this thread is answering
+
+
+def reset_query_seconds() -> None:
+    _spent.seconds = 0.0
+
+
+def query_seconds() -> float:
+    """Seconds this thread's request has spent in query processes since reset_query_seconds(): what the fair
+    scheduler charges to the client's budget (server/serving/admission.py)."""
+    return float(getattr(_spent, "seconds", 0.0))
 
 
 class QueryService:
@@ -301,6 +421,7 @@ class QueryService:
         if self.scratch is not None:  # loaded by the query process for this query; its own default graph
             options["scratch"] = {"default": self.scratch.default, "named": self.scratch.named}
             options["union"] = False
+        started = time.monotonic()
         try:
             if self.relay is None or not info.services:
                 reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
@@ -314,6 +435,8 @@ class QueryService:
             if error.cause:  # ours, not the client's: the server log says which query and why
                 log.error("query %s failed (%s): %s", query_digest(query), error.cause, error.message)
             raise
+        finally:
+            _spent.seconds = getattr(_spent, "seconds", 0.0) + time.monotonic() - started
         if reply[0] != "ok":
             raise QueryError(reply[1], reply[2])
         return QueryResult(reply[1], formats.media_type(fmt), form)

@@ -17,10 +17,12 @@ from urllib.parse import parse_qsl, urlsplit
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
-from nato_kg.serving.request_head import REFUSED
+from nato_kg.engine.query_service import ProcessPool
+from nato_kg.serving.admission import QueryGate, Refused
+from nato_kg.serving.request_head import PEER, REFUSED, BoundedHttpToolsProtocol
 from nato_kg.serving.response_cache import CACHED_PATHS, ResponseCache
 from nato_kg.settings import Settings
-from nato_kg.web.access_log import AccessLog, query_digest
+from nato_kg.web.access_log import QUERY_SECONDS_HEADER, AccessLog, query_digest
 from nato_kg.web.app import create_app
 from nato_kg.web.state import state
 
@@ -33,8 +35,11 @@ class Front:
     """In front of Flask: path prefix, refusals (414/431/408), request bodies, the response cache."""
 
     def __init__(self, flask_app: Flask, cache: ResponseCache | None, access_log: AccessLog, threads: int,
-                 path_prefix: str = "", body_timeout_s: float = 10.0) -> None:
-        self.flask = WSGIMiddleware(_input_terminated(flask_app), workers=threads)
+                 path_prefix: str = "", body_timeout_s: float = 10.0, gate: QueryGate | None = None,
+                 trusted_proxies: tuple[str, ...] = ()) -> None:
+        self.wsgi = WSGIMiddleware(_input_terminated(flask_app), workers=threads)
+        self.gate = gate
+        self.trusted_proxies = frozenset(trusted_proxies)
         self.cache = cache
         self.access_log = access_log
         self.path_prefix = path_prefix  # "/kg" when the base IRI is https://example.org/kg/
@@ -52,10 +57,53 @@ class Front:
             return await self._refuse(scope, send, path, *scope["extensions"][REFUSED])
         if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             replay = await self._read_body(scope, receive, send, path)
-            return await self.flask(scope, replay, send) if replay else None
+            return await self.flask(scope, replay, _closing_after_413(send)) if replay else None
         if self.cache is None or scope["method"] not in ("GET", "HEAD") or not path.startswith(CACHED_PATHS):
             return await self.flask(scope, receive, send)
         return await self._cached(scope, receive, send, path)
+
+    async def flask(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        """Flask's answer; a request that needs a query process first waits for one here, on the event loop,
+        under the fair-scheduling rules (server/admission.py), holding no thread meanwhile."""
+        kind = _query_kind(scope) if self.gate is not None and scope["type"] == "http" else None
+        if kind is None:
+            return await self.wsgi(scope, receive, send)
+        assert self.gate is not None
+        try:
+            ticket = await self.gate.enter(self.client_address(scope), capped=kind == "query")
+        except Refused as refused:
+            return await self._refuse(scope, send, scope["path"], refused.status, refused.message + "\n",
+                                      retry_after=refused.retry_after)
+        spent: list[float] = []
+
+        async def charging(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = []
+                for name, value in message.get("headers", []):
+                    if name.lower() == _QUERY_SECONDS:
+                        spent.append(float(value))
+                    else:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.wsgi(scope, receive, charging)
+        finally:
+            self.gate.leave(ticket, spent[0] if spent else None)
+
+    def client_address(self, scope: MutableMapping[str, Any]) -> str:
+        """Who is asking, for fair scheduling: the connection's address; behind a trusted proxy, the last
+        address of X-Forwarded-For that is not a trusted proxy."""
+        peer = scope.get("extensions", {}).get(PEER) or scope.get("client")
+        address = peer[0] if peer else "-"
+        if address in self.trusted_proxies:
+            forwarded = b",".join(v for n, v in scope["headers"] if n == b"x-forwarded-for").decode("latin-1")
+            for hop in reversed([hop.strip() for hop in forwarded.split(",") if hop.strip()]):
+                address = hop
+                if hop not in self.trusted_proxies:
+                    break
+        return address
 
     async def _cached(self, scope: MutableMapping[str, Any], receive: Receive, send: Send, path: str) -> None:
         """The answer from the cache if it holds one for this request; else Flask's, offered to the cache."""
@@ -122,13 +170,16 @@ class Front:
         return replay
 
     async def _refuse(self, scope: MutableMapping[str, Any], send: Send, path: str, status: int,
-                      message: str) -> None:
-        """A request refused here (its head over a limit, see server/serving/request_head.py; its body too slow): say
-        so, log it, close the connection."""
+                      message: str, retry_after: int | None = None) -> None:
+        """A request refused here (its head over a limit, see server/serving/request_head.py; its body too slow:
+        the connection is closed; over a fair-scheduling limit: Retry-After, the connection stays): say so, log
+        it."""
         body = message.encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
-            (b"access-control-allow-origin", b"*"), (b"connection", b"close")]})
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                   (b"access-control-allow-origin", b"*")]
+        headers.append((b"connection", b"close") if retry_after is None
+                       else (b"retry-after", str(retry_after).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         client = scope.get("client")
         self.access_log.write(scope["method"], path, status, 0.0, len(body), "-", client[0] if client else "-")
@@ -163,6 +214,38 @@ class Front:
         await self.flask(scope, receive, capture)
 
 
+def _closing_after_413(send: Send) -> Send:
+    """A 413 closes the connection: the rest of a body too large to take is not read (uvicorn closes a
+    connection whose response says `connection: close`)."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 413:
+            message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+        await send(message)
+
+    return closing
+
+
+def _query_kind(scope: MutableMapping[str, Any]) -> str | None:
+    """"query" for a request that runs a client's query (held to the client's limits), "page" for one whose
+    page needs a query process (only queued fairly), None for the rest."""
+    path: str = scope["path"][len(scope.get("root_path", "")):] if scope.get("root_path") else scope["path"]
+    method = scope["method"]
+    if path == "/sparql":
+        if method == "POST" or (method in ("GET", "HEAD") and b"query=" in scope["query_string"]):
+            return "query"
+        return None
+    if path.startswith("/queries/") and method in ("GET", "HEAD") and "." not in path[len("/queries/"):]:
+        return "query"
+    if path.startswith(PAGE_PATHS) and method in ("GET", "HEAD"):
+        return "page"
+    return None
+
+
+PAGE_PATHS = ("/doc/", "/search", "/browse")
+_QUERY_SECONDS = QUERY_SECONDS_HEADER.lower().encode()
+
+
 def _input_terminated(flask_app: Flask) -> Callable[..., Any]:
     """a2wsgi's request body ends where the client's does, chunked or not; saying so lets werkzeug read a chunked
     POST (which has no Content-Length) instead of seeing an empty body. gunicorn said the same."""
@@ -184,6 +267,17 @@ def create_asgi_app(settings: Settings | None = None) -> Front:
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024) if settings.response_cache_mb > 0 else None
     app_state = state(flask_app)
     app_state.response_cache = cache  # /health reports its state
+    gate = QueryGate(slots=max(1, settings.query_processes),
+                     per_client=max(1, settings.client_queries),
+                     seconds_per_minute=settings.client_query_seconds,
+                     max_wait_s=settings.query_wait_s or settings.query_timeout_s,
+                     time_limit_s=settings.query_timeout_s, max_waiting=settings.query_queue)
+    pool = app_state.service.pool
+    if isinstance(pool, ProcessPool):  # slots of processes being replaced wait for them
+        gate.unavailable = pool.unavailable
+        pool.on_ready = gate.wake
+    app_state.query_gate = gate  # likewise
+    app_state.connections = BoundedHttpToolsProtocol  # likewise
     return Front(flask_app, cache, app_state.access_log, settings.threads,
-                       path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),
-                       body_timeout_s=settings.query_timeout_s)
+                 path_prefix=urlsplit(settings.base_iri).path.rstrip("/"),
+                 body_timeout_s=settings.query_timeout_s, gate=gate, trusted_proxies=settings.trusted_proxies)

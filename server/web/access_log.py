@@ -15,7 +15,10 @@ import time
 
 from flask import Flask, Response, g, request
 
-from nato_kg.engine.query_service import query_digest
+from nato_kg.engine.query_service import query_digest, query_seconds, reset_query_seconds
+
+# Seconds the request spent in query processes, told to the fair scheduler in front (which removes the field).
+QUERY_SECONDS_HEADER = "X-KG-Query-Seconds"
 
 _NEEDS_QUOTES = re.compile(r'[\s"=\\]|[^\x21-\x7e]')
 
@@ -57,6 +60,7 @@ def install(app: Flask, access_log: AccessLog) -> None:
     @app.before_request
     def start_clock() -> None:
         g.kg_started = time.perf_counter()
+        reset_query_seconds()
 
     @app.after_request
     def log_request(response: Response) -> Response:
@@ -64,4 +68,7 @@ def install(app: Flask, access_log: AccessLog) -> None:
         access_log.write(request.method, request.path, response.status_code, ms, response.content_length or 0,
                          query_digest(g.get("kg_query")), request.remote_addr or "-",
                          failure=g.get("kg_failure"))
+        spent = query_seconds()
+        if spent:  # for the fair scheduler in front, which takes it off (server/serving/asgi.py)
+            response.headers[QUERY_SECONDS_HEADER] = f"{spent:.6f}"
         return response

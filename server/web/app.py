@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 
 from nato_kg.data.disk_store import ensure_store, fingerprint
 from nato_kg.data.store import graph_names
+from nato_kg.engine.policy import verdicts as policy_verdicts
 from nato_kg.engine.query_service import QueryError, QueryService
 from nato_kg.settings import Settings
 from nato_kg.web import access_log, overview, protocol, stored_query_api, ui
@@ -53,8 +54,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         except QueryError as error:
             return jsonify(status="unavailable", store=store_kind, error=error.message), 503
         cache = app_state.response_cache  # registered by the serving layer's front; none under --dev
+        gate = app_state.query_gate  # likewise
         return jsonify(status="ok", store=store_kind, triples=count, graphs=graphs,
-                       query_processes=service.state(), response_cache=cache.state() if cache else None)
+                       query_processes=service.state(), response_cache=cache.state() if cache else None,
+                       query_gate=gate.state() if gate else None,
+                       connections=app_state.connections.state() if app_state.connections else None,
+                       memos={"policy_verdicts": policy_verdicts.state(),
+                              "known_iris": app_state.known_iris.state()})
 
     app.register_blueprint(query_page)  # the HTML query page at /
     stored_query_api.install(app)  # /queries, /queries/<name>, /openapi.json

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flask import Flask, current_app
 
 from nato_kg.engine.query_service import QueryService
+from nato_kg.memo import BytesMemo
 from nato_kg.settings import Settings
 from nato_kg.web.access_log import AccessLog
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import pyoxigraph as ox
 
 _KEY = "nato_kg"
+KNOWN_IRIS_MAX_BYTES = 4 * 1024 * 1024
 
 
 class ReportsState(Protocol):
@@ -35,8 +37,12 @@ class AppState:
     dataset_version: str  # fingerprint of the data files: part of every ETag
     access_log: AccessLog
     response_cache: ReportsState | None = None  # registered by the serving layer when it has one
+    query_gate: ReportsState | None = None  # likewise: its fair queue (server/serving/admission.py)
+    connections: ReportsState | None = None  # likewise: its connection limits (server/serving/request_head.py)
     # Per-process memos.
-    known_iris: dict[str, bool] = field(default_factory=dict)
+    # Whether the graph mentions an IRI, by IRI: the IRIs come from request paths (up to 64 KB), so the memo has
+    # a byte budget.
+    known_iris: BytesMemo[str, bool] = field(default_factory=lambda: BytesMemo(KNOWN_IRIS_MAX_BYTES, lambda _: 0))
     void_triples: list[ox.Triple] | None = None
     dump_sources: tuple[Any, Any] | None = None
     dumps: dict[str, Any] = field(default_factory=dict)

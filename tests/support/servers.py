@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,23 @@ class RunningServer:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
+class _FromAddress(requests.adapters.HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def client_at(address: str) -> requests.Session:
+    """A requests session whose connections come from `address` (another loopback address: another client)."""
+    session = requests.Session()
+    session.mount("http://", _FromAddress(address))
+    return session
+
+
 def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:
     """Send bytes exactly as given, piece by piece (requests would merge or reorder headers); read until the
     server closes the connection."""
@@ -70,11 +88,13 @@ def raw_exchange(server: RunningServer, *pieces: bytes) -> bytes:
 
 
 def start_server(tmp: Path, *extra_args: str, env: dict[str, str] | None = None,
-                 ready_path: str = "/health") -> RunningServer:
-    port = free_port()
+                 ready_path: str = "/health", port: int | None = None,
+                 wrapper: Sequence[str] = ()) -> RunningServer:
+    """`wrapper` is a command line the server's is appended to (it must exec it, keeping the pid)."""
+    port = port or free_port()
     log = tmp / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "nato_kg.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
+        [*wrapper, sys.executable, "-m", "nato_kg.cli", "serve", "--port", str(port), "--base-iri", BASE_IRI,
          *extra_args],
         cwd=PROJECT_ROOT,
         stdout=log.open("wb"),

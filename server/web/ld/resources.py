@@ -86,17 +86,12 @@ def iri_for(path: str) -> str:
 
 def is_known(iri: str) -> bool:
     """Does the graph mention this IRI (as subject or object)? Cached: the data changes only on restart."""
-    cache = state().known_iris
-    if iri not in cache:
-        try:
-            query = exists_query(iri)
-        except ValueError:  # not a valid IRI: nothing of ours
-            return False
-        body = state().service.run(query, "json").body
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[iri] = b"true" in body.replace(b" ", b"")
-    return cache[iri]
+    try:
+        query = exists_query(iri)
+    except ValueError:  # not a valid IRI: nothing of ours
+        return False
+    return state().known_iris.get_or_compute(
+        iri, lambda: b"true" in state().service.run(query, "json").body.replace(b" ", b""))
 
 
 def wants_html() -> bool:
