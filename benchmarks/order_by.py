@@ -23,7 +23,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from servers import PROJECT_ROOT, Server, dump_nquads, start_ours, start_oxigraph
-from sparql_order import in_order
+from support.sparql_order import in_order
 from synthetic import DEFAULT_BASE, generate, parse_size
 
 QUERIES = {  # name: (query, the sort variable, descending)

@@ -7,18 +7,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import ld_reference
 import pyoxigraph as ox
 import pytest
 import requests
-from conftest import BASE_IRI, RunningServer, free_port, start_server, stop_server, wait_until_up
+from support import ld_reference
+from support.servers import BASE_IRI, RunningServer, free_port, start_server, stop_server, wait_until_up
 
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.settings import PROJECT_ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 COUNT_QUADS = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
-# Triples in the dataset, counted by rdflib from the Turtle files (tests/ld_reference.py), not by our loader.
+# Triples in the dataset, counted by rdflib from the Turtle files (tests/support/ld_reference.py), not by our loader.
 REFERENCE_TRIPLES = len(ld_reference.union())
 
 
@@ -110,7 +110,7 @@ def test_an_unreachable_backend_is_a_clear_502(tmp_path):
 
 
 def test_order_by_over_mixed_terms_is_in_the_spec_order_through_the_backend(backed_server):
-    from sparql_order import in_order  # the same reference tests/test_order_by.py holds the other stores to
+    from support.sparql_order import in_order  # the same reference tests/test_order_by.py holds the other stores to
 
     for query, descending in (("SELECT * WHERE { ?s ?p ?o } ORDER BY ?o", False),
                               ("SELECT * WHERE { ?s ?p ?o } ORDER BY DESC(?o) LIMIT 50", True)):

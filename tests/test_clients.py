@@ -14,7 +14,6 @@ import rdflib
 import rdflib.compare
 import rdflib.query
 import sparql_dataframe
-from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import (
     CSV,
@@ -32,6 +31,7 @@ from SPARQLWrapper import (
     XML,
     SPARQLWrapper,
 )
+from support.servers import BASE_IRI, RunningServer, start_server, stop_server
 
 ARTICLE = f"{BASE_IRI}id/article"
 TITLE = "NATO Cuts Russian Mission Staff Over Spy Poisoning"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import RunningServer, client_at, start_server, stop_server
+from support.servers import RunningServer, client_at, start_server, stop_server
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float = 60, what: str = "condition") -> Any:

@@ -7,7 +7,7 @@ import shutil
 import signal
 import time
 
-from conftest import BASE_IRI, start_server, stop_server
+from support.servers import BASE_IRI, start_server, stop_server
 
 from nato_kg.settings import PROJECT_ROOT
 

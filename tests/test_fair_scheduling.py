@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import RunningServer, client_at, start_server, stop_server
+from support.servers import RunningServer, client_at, start_server, stop_server
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 

@@ -26,11 +26,11 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-from conftest import (
+from support.golden import golden_text
+from support.servers import (
     BASE_IRI,
     RunningServer,
     free_port,
-    golden_text,
     log_lines,
     start_server,
     stop_server,
@@ -179,7 +179,7 @@ def test_the_federated_answers_read_wikidata_as_of_the_article(federating):
 
 
 def test_without_wikidata_the_federated_queries_answer_from_our_graph_alone(server):
-    """The default test server routes Wikidata to a closed loopback port (tests/conftest.py): SERVICE SILENT
+    """The default test server routes Wikidata to a closed loopback port (tests/support/servers.py): SERVICE SILENT
     stands for one empty solution, so our rows come back with the Wikidata columns empty."""
     countries = _rows(server, "federated-expelling-countries")
     assert len(countries) == 26
@@ -431,7 +431,7 @@ def test_the_relay_refuses_a_nested_service_the_engine_would_call_itself(relay, 
 
 
 def test_the_readme_federation_example_with_wikidata_labels_runs_as_pasted(server):
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (PROJECT_ROOT / "docs" / "federation.md").read_text(encoding="utf-8")
     section = readme.split("**Wikidata's labels, as on the Wikidata Query Service.**", 1)[1]
     query = re.search(r"```sparql\n(.*?)```", section, re.S)[1]
     assert "SERVICE wikibase:label" in query

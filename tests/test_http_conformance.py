@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import raw_exchange
+from support.servers import raw_exchange
 
 ASK = b"/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"
 

@@ -1,6 +1,9 @@
-"""Linked data over HTTP: 303s, negotiation, Link headers, exact descriptions, the ontology, VoID, dumps, 404.
+"""Linked data: 303s, negotiation, Link headers, exact descriptions, the ontology, VoID, dumps, 404.
 
-Expected data comes from the Turtle files parsed by rdflib (tests/ld_reference.py) or is written out here
+The views' answers are checked in-process (`client`); what depends on the serving stack (raw paths under
+gunicorn and the development server, a base IRI with a path, two workers' dumps) on live servers.
+
+Expected data comes from the Turtle files parsed by rdflib (tests/support/ld_reference.py) or is written out here
 from those files by hand; nothing expected is computed from the server's own answers.
 """
 
@@ -15,11 +18,12 @@ from email.utils import formatdate
 
 import pytest
 import requests
-from conftest import RunningServer, start_server, stop_server
-from ld_reference import BASE_IRI, KG, KGO, OA, WD, as_stored, description, graphs, source_paths, union
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_isomorphic
 from rdflib.namespace import FOAF, OWL, RDF, RDFS, XSD
+from support.in_process import InProcessSite
+from support.ld_reference import BASE_IRI, KG, KGO, OA, WD, as_stored, description, graphs, source_paths, union
+from support.servers import RunningServer, start_server, stop_server
 
 from nato_kg.settings import PROJECT_ROOT
 
@@ -51,18 +55,18 @@ def link_header(response: requests.Response) -> dict[str, tuple[str, str | None]
 
 # --- dereferencing and negotiation -----------------------------------------------------------------------
 
-def test_identifier_redirects_to_its_document(server: RunningServer) -> None:
+def test_identifier_redirects_to_its_document(client: InProcessSite) -> None:
     for accept in (None, "text/turtle", BROWSER_ACCEPT):
-        response = server.get("/id/germany", allow_redirects=False, headers={"Accept": accept} if accept else {})
+        response = client.get("/id/germany", allow_redirects=False, headers={"Accept": accept} if accept else {})
         assert response.status_code == 303
         assert response.headers["Location"] == "/doc/germany"
         assert '</doc/germany>; rel="describedby"' in response.headers["Link"]
-    assert requests.head(server.url + "/id/germany", timeout=30).status_code == 303
+    assert client.head("/id/germany").status_code == 303
 
 
 @pytest.mark.parametrize("fmt", ["ttl", "nt", "jsonld", "rdf"])
-def test_document_negotiated_by_accept(server: RunningServer, fmt: str) -> None:
-    response = server.get("/id/expulsion-by-germany", headers={"Accept": MEDIA[fmt]})
+def test_document_negotiated_by_accept(client: InProcessSite, fmt: str) -> None:
+    response = client.get("/id/expulsion-by-germany", headers={"Accept": MEDIA[fmt]})
     assert [r.status_code for r in response.history] == [303]
     assert response.headers["Content-Type"] == f"{MEDIA[fmt]}; charset=utf-8"
     assert "Accept" in response.headers["Vary"]
@@ -72,37 +76,37 @@ def test_document_negotiated_by_accept(server: RunningServer, fmt: str) -> None:
     assert isomorphic(parse(response, fmt), description(KG["expulsion-by-germany"]))
 
 
-def test_html_for_browsers_turtle_by_default(server: RunningServer) -> None:
-    page = server.get("/doc/germany", headers={"Accept": BROWSER_ACCEPT})
+def test_html_for_browsers_turtle_by_default(client: InProcessSite) -> None:
+    page = client.get("/doc/germany", headers={"Accept": BROWSER_ACCEPT})
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert page.headers["Content-Location"] == "/doc/germany.html"
     assert "text/html" not in link_header(page) and len(link_header(page)) == 4
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     for accept in (None, "*/*"):
-        plain = server.get("/doc/germany", headers={"Accept": accept} if accept else {})
+        plain = client.get("/doc/germany", headers={"Accept": accept} if accept else {})
         assert plain.headers["Content-Type"] == "text/turtle; charset=utf-8"
-    assert server.get("/doc/germany", headers={"Accept": "image/png"}).status_code == 406
-    assert server.get("/doc/germany?format=jsonld").headers["Content-Type"].startswith("application/ld+json")
+    assert client.get("/doc/germany", headers={"Accept": "image/png"}).status_code == 406
+    assert client.get("/doc/germany?format=jsonld").headers["Content-Type"].startswith("application/ld+json")
 
 
 @pytest.mark.parametrize("fmt", ["ttl", "nt", "jsonld", "rdf", "html"])
-def test_explicit_document_urls(server: RunningServer, fmt: str) -> None:
-    response = server.get(f"/doc/statement-london-blames-moscow.{fmt}", headers={"Accept": "text/turtle"})
+def test_explicit_document_urls(client: InProcessSite, fmt: str) -> None:
+    response = client.get(f"/doc/statement-london-blames-moscow.{fmt}", headers={"Accept": "text/turtle"})
     assert response.status_code == 200
     assert response.headers["Content-Type"] == f"{MEDIA[fmt]}; charset=utf-8"
     assert "Content-Location" not in response.headers
     assert set(link_header(response)) == {MEDIA[f] for f in MEDIA if f != fmt}
     if fmt != "html":
         assert isomorphic(parse(response, fmt), description(KG["statement-london-blames-moscow"]))
-    again = requests.get(response.url, headers={"If-None-Match": response.headers["ETag"]}, timeout=30)
+    again = client.get(response.url, headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
 
 
 # --- the three representative descriptions, exactly -------------------------------------------------------
 
 @pytest.mark.parametrize("slug", [*REPRESENTATIVE, "boris-johnson", "passage-21"])
-def test_description_is_exactly_the_reference(server: RunningServer, slug: str) -> None:
-    got = parse(server.get(f"/doc/{slug}.nt"), "nt")
+def test_description_is_exactly_the_reference(client: InProcessSite, slug: str) -> None:
+    got = parse(client.get(f"/doc/{slug}.nt"), "nt")
     expected = description(KG[slug])
     if not isomorphic(got, expected):
         diff_got, diff_expected = to_isomorphic(got), to_isomorphic(expected)
@@ -115,8 +119,8 @@ def own(graph: Graph, subject: URIRef) -> set[tuple[URIRef, object]]:
     return set(graph.predicate_objects(subject))
 
 
-def test_country_description_by_hand(server: RunningServer) -> None:
-    g = parse(server.get("/doc/germany.ttl"), "ttl")
+def test_country_description_by_hand(client: InProcessSite) -> None:
+    g = parse(client.get("/doc/germany.ttl"), "ttl")
     assert own(g, KG.germany) == {(RDF.type, KGO.State), (RDFS.label, Literal("Germany", lang="en")),
                                   (KGO.memberOf, KG["european-union"]), (OWL.sameAs, WD.Q183)}
     assert set(g.subject_predicates(KG.germany)) == {(KG["expulsion-by-germany"], KGO.agent),
@@ -136,8 +140,8 @@ def test_country_description_by_hand(server: RunningServer) -> None:
     assert {int(o) for o in g.objects(None, OA.start)} == {3859, 3913}
 
 
-def test_statement_description_by_hand(server: RunningServer) -> None:
-    g = parse(server.get("/doc/statement-london-blames-moscow.jsonld"), "jsonld")
+def test_statement_description_by_hand(client: InProcessSite) -> None:
+    g = parse(client.get("/doc/statement-london-blames-moscow.jsonld"), "jsonld")
     s = KG["statement-london-blames-moscow"]
     assert own(g, s) == {
         (RDF.type, KGO.Accusation),
@@ -165,8 +169,8 @@ def selectors(graph: Graph) -> set[tuple[object, frozenset[tuple[object, object]
             for passage, selector in graph.subject_objects(OA.hasSelector)}
 
 
-def test_expulsion_description_by_hand(server: RunningServer) -> None:
-    g = parse(server.get("/doc/expulsion-by-germany.rdf"), "rdf")
+def test_expulsion_description_by_hand(client: InProcessSite) -> None:
+    g = parse(client.get("/doc/expulsion-by-germany.rdf"), "rdf")
     e = KG["expulsion-by-germany"]
     assert own(g, e) == {
         (RDF.type, KGO.Expulsion), (RDF.type, KGO.WholeExpulsion),
@@ -184,50 +188,50 @@ def test_expulsion_description_by_hand(server: RunningServer) -> None:
 
 # --- unknown IRIs and search -------------------------------------------------------------------------------
 
-def test_unknown_iri_is_404_with_a_search(server: RunningServer) -> None:
-    text = server.get("/id/no-such-thing")
+def test_unknown_iri_is_404_with_a_search(client: InProcessSite) -> None:
+    text = client.get("/id/no-such-thing")
     assert text.status_code == 404 and text.headers["Content-Type"].startswith("text/plain")
     assert "/search?q=no-such-thing" in text.text
-    page = server.get("/id/expulsion-by-germny", headers={"Accept": BROWSER_ACCEPT})
+    page = client.get("/id/expulsion-by-germny", headers={"Accept": BROWSER_ACCEPT})
     assert page.status_code == 404 and page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert re.search(r'<form class="search" method="get" action="/search"', page.text)
     assert 'name="q"' in page.text and 'value="expulsion by germny"' in page.text
     assert 'href="/id/expulsion-by-germany"' in page.text  # a suggestion from the words of the path
     for path in ("/doc/no-such-thing", "/doc/no-such-thing.ttl", "/graph/nope", "/ontology/9.9", "/nowhere"):
-        assert server.get(path).status_code == 404, path
-    assert server.get("/queries/nope").text.startswith("404 Not Found: no stored query")  # others' 404s unchanged
+        assert client.get(path).status_code == 404, path
+    assert client.get("/queries/nope").text.startswith("404 Not Found: no stored query")  # others' 404s unchanged
 
 
-def test_search_binds_the_text_safely(server: RunningServer) -> None:
-    page = server.get("/search", params={"q": "Germany"})
+def test_search_binds_the_text_safely(client: InProcessSite) -> None:
+    page = client.get("/search", params={"q": "Germany"})
     assert page.status_code == 200 and 'href="/id/germany"' in page.text
     for hostile in ('") } SELECT * WHERE { ?s ?p ?o } #', "\\\" '''", "x\" . ?s ?p ?o . FILTER(\"", "<script>"):
-        response = server.get("/search", params={"q": hostile})
+        response = client.get("/search", params={"q": hostile})
         assert response.status_code == 200, hostile
         assert "<script>" not in response.text.split("<main", 1)[1]
 
 
 # --- other IRIs we mint -----------------------------------------------------------------------------------
 
-def test_ontology_document(server: RunningServer) -> None:
-    turtle = server.get("/ontology")
+def test_ontology_document(client: InProcessSite) -> None:
+    turtle = client.get("/ontology")
     assert turtle.headers["Content-Type"] == "text/turtle; charset=utf-8"
     assert turtle.headers["Content-Location"] == "/ontology.ttl"
     assert isomorphic(parse(turtle, "ttl"), graphs()["ontology"])
     for fmt in ("nt", "jsonld", "rdf"):
-        assert isomorphic(parse(server.get(f"/ontology.{fmt}"), fmt), graphs()["ontology"]), fmt
-    page = server.get("/ontology", headers={"Accept": BROWSER_ACCEPT})
+        assert isomorphic(parse(client.get(f"/ontology.{fmt}"), fmt), graphs()["ontology"]), fmt
+    page = client.get("/ontology", headers={"Accept": BROWSER_ACCEPT})
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     terms = {str(s)[len(str(KGO)):] for s in graphs()["ontology"].subjects() if str(s).startswith(str(KGO))}
     assert len(terms) > 100
     anchors = set(re.findall(r'<section class="term" id="([^"]+)"', page.text))
     assert anchors == terms
-    version = server.get("/ontology/0.1.0", allow_redirects=False)
+    version = client.get("/ontology/0.1.0", allow_redirects=False)
     assert version.status_code == 303 and version.headers["Location"] == "/ontology"
 
 
-def test_ontology_term_documentation(server: RunningServer) -> None:
-    page = server.get("/ontology.html").text
+def test_ontology_term_documentation(client: InProcessSite) -> None:
+    page = client.get("/ontology.html").text
     section = page.split('<section class="term" id="Expulsion"', 1)[1].split("</section>", 1)[0]
     assert "expulsion of diplomats" in section and "CAMEO code" in section and "161" in section
     assert 'href="/ontology#Action"' in section  # its superclass
@@ -242,15 +246,15 @@ def test_ontology_term_documentation(server: RunningServer) -> None:
     assert f"Used in {len(set(union().triples((None, KGO.agent, None))))} triples" in agent
 
 
-def test_named_graphs_and_source_files(server: RunningServer) -> None:
+def test_named_graphs_and_source_files(client: InProcessSite) -> None:
     for name, graph in graphs().items():
-        assert isomorphic(parse(server.get(f"/graph/{name}.ttl"), "ttl"), as_stored(graph)), name
-        assert server.get(f"/graph/{name}", headers={"Accept": BROWSER_ACCEPT}).status_code == 200
-    text = server.get("/source/nato-cuts-russian-mission-staff.txt")
+        assert isomorphic(parse(client.get(f"/graph/{name}.ttl"), "ttl"), as_stored(graph)), name
+        assert client.get(f"/graph/{name}", headers={"Accept": BROWSER_ACCEPT}).status_code == 200
+    text = client.get("/source/nato-cuts-russian-mission-staff.txt")
     assert text.headers["Content-Type"] == "text/plain; charset=utf-8"
-    metadata = server.get("/source/metadata.json").json()
+    metadata = client.get("/source/metadata.json").json()
     assert hashlib.sha256(text.content).hexdigest() == metadata["sha256"]
-    assert server.get("/source/../pyproject.toml").status_code == 404
+    assert client.get("/source/../pyproject.toml").status_code == 404
 
 
 @pytest.mark.parametrize("server_args", [(), ("--dev",)], ids=["gunicorn", "flask-dev-server"])
@@ -308,8 +312,8 @@ def test_served_under_the_path_of_its_base_iri(tmp_path_factory: pytest.TempPath
 # --- VoID ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def void(server: RunningServer) -> Graph:
-    return parse(server.get("/.well-known/void"), "ttl")
+def void(client: InProcessSite) -> Graph:
+    return parse(client.get("/.well-known/void"), "ttl")
 
 
 def test_void_counts_match_the_files(void: Graph) -> None:
@@ -335,7 +339,7 @@ def test_void_counts_match_the_files(void: Graph) -> None:
         assert void.value(URIRef(BASE_IRI + "graph/" + name), VOID.triples).toPython() == len(graph)
 
 
-def test_void_metadata(server: RunningServer, void: Graph) -> None:
+def test_void_metadata(client: InProcessSite, void: Graph) -> None:
     dataset = URIRef(BASE_IRI + ".well-known/void#dataset")
     assert void.value(dataset, VOID.sparqlEndpoint) == URIRef(BASE_IRI + "sparql")
     assert set(void.objects(dataset, VOID.dataDump)) == {URIRef(f"{BASE_IRI}dumps/dataset.{e}")
@@ -344,15 +348,16 @@ def test_void_metadata(server: RunningServer, void: Graph) -> None:
     assert void.value(dataset, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
     assert void.value(dataset, DCTERMS.source) == KG.article
     for fmt in ("nt", "jsonld", "rdf"):
-        assert isomorphic(parse(server.get("/.well-known/void", headers={"Accept": MEDIA[fmt]}), fmt), void)
-    description = parse(server.get("/sparql"), "ttl")
-    assert URIRef(server.url + "/.well-known/void") in set(description.objects(None, RDFS.seeAlso))
+        assert isomorphic(parse(client.get("/.well-known/void", headers={"Accept": MEDIA[fmt]}), fmt), void)
+    description = parse(client.get("/sparql"), "ttl")
+    assert URIRef(client.url + "/.well-known/void") in set(description.objects(None, RDFS.seeAlso))
 
 
 # --- dumps --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ext", ["ttl", "nt", "jsonld"])
 def test_dump_is_the_union_of_the_files(server: RunningServer, ext: str) -> None:
+    """Live: rdflib fetches the JSON-LD dump's context from the server, as any JSON-LD client does."""
     response = server.get(f"/dumps/dataset.{ext}")
     assert response.headers["Content-Encoding"] == "gzip"  # requests asks for gzip and decodes it
     if ext == "jsonld":
@@ -361,26 +366,25 @@ def test_dump_is_the_union_of_the_files(server: RunningServer, ext: str) -> None
     assert isomorphic(parse(response, ext), union())
 
 
-def test_nquads_dump_keeps_the_named_graphs(server: RunningServer) -> None:
+def test_nquads_dump_keeps_the_named_graphs(client: InProcessSite) -> None:
     dataset = Dataset()
-    dataset.parse(data=server.get("/dumps/dataset.nq").content, format="nquads")
+    dataset.parse(data=client.get("/dumps/dataset.nq").content, format="nquads")
     names = {str(g.identifier) for g in dataset.graphs() if len(g)}
     assert names == {BASE_IRI + "graph/" + name for name in graphs()}
     for name, graph in graphs().items():
         assert isomorphic(dataset.graph(URIRef(BASE_IRI + "graph/" + name)), graph), name
 
 
-def test_dump_caching_and_compression(server: RunningServer) -> None:
-    plain = requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "identity"}, timeout=30)
+def test_dump_caching_and_compression(client: InProcessSite) -> None:
+    plain = client.get("/dumps/dataset.nt", headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
     assert plain.headers["Content-Type"] == "application/n-triples; charset=utf-8"
     assert "Accept-Encoding" in plain.headers["Vary"]
-    raw = requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=30)
-    assert gzip.decompress(raw.raw.read()) == plain.content
+    raw = client.get("/dumps/dataset.nt", headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(raw.raw) == plain.content
     assert raw.headers["ETag"] != plain.headers["ETag"]
     for headers in ({"If-None-Match": plain.headers["ETag"]}, {"If-Modified-Since": plain.headers["Last-Modified"]}):
-        again = requests.get(server.url + "/dumps/dataset.nt", headers={"Accept-Encoding": "identity", **headers},
-                             timeout=30)
+        again = client.get("/dumps/dataset.nt", headers={"Accept-Encoding": "identity", **headers})
         assert again.status_code == 304, headers
     newest = max(path.stat().st_mtime for _, path in source_paths())
     assert plain.headers["Last-Modified"] == formatdate(int(newest), usegmt=True)
@@ -436,8 +440,7 @@ def test_the_ontology_page_explains_whole_expulsions_and_their_parts(server: Run
     assert "its count is part of the whole&#39;s, never added to it" in part
     assert "2 instances in the data" in part
     assert 'href="/id/expulsion-of-intelligence-officers-by-united-states"' in part
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    model = readme.split("## The model", 1)[1].split("\n## ", 1)[0]
+    model = (PROJECT_ROOT / "docs" / "model.md").read_text(encoding="utf-8")
     assert "Sum `kgo:numberOfPeople` over `kgo:WholeExpulsion`" in model
     assert "`expelled-per-country`" in model
 
@@ -461,7 +464,7 @@ RDF_CLIENTS = [
 
 
 def test_a_browser_is_shown_every_linked_file_inline(server: RunningServer) -> None:
-    from browser import chromium, open_tab
+    from support.browser import chromium, open_tab
 
     with chromium() as browser:
         tab = open_tab(browser, javascript=False)

@@ -1,4 +1,4 @@
-"""ORDER BY over any mix of terms: never a crash, always the SPARQL 1.1 §15.1 order (tests/sparql_order.py).
+"""ORDER BY over any mix of terms: never a crash, always the SPARQL 1.1 §15.1 order (tests/support/sparql_order.py).
 
 Oxigraph's own comparator is not transitive over mixed terms (an integer, a year and a string): the sort
 panics or misorders depending on the order the terms reach it, which changes with how the store was filled.
@@ -16,8 +16,8 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from conftest import RunningServer, start_server, stop_server
-from sparql_order import in_order, order_key
+from support.servers import RunningServer, start_server, stop_server
+from support.sparql_order import in_order, order_key
 
 from nato_kg.engine.order_by import total_order
 from nato_kg.engine.query_process import evaluate

@@ -9,19 +9,19 @@ import pytest
     ("SELECT * FROM <//[> WHERE { ?s ?p ?o }", 403, "FROM <//[> is refused"),
     ("BASE <http://[> SELECT * WHERE { ?s <p> ?o }", 400, "SPARQL syntax error"),
 ])
-def test_malformed_iris_are_refused_or_reported_not_500(server, query, status, message):
-    answer = server.post("/sparql", data={"query": query})
+def test_malformed_iris_are_refused_or_reported_not_500(client, query, status, message):
+    answer = client.post("/sparql", data={"query": query})
     assert answer.status_code == status, answer.text
     assert message in answer.text
 
 
-def test_brackets_hidden_from_the_tokenizer_still_count(server):
+def test_brackets_hidden_from_the_tokenizer_still_count(client):
     # The tokenizer reads `<(((...1#>` as one IRI; Oxigraph reads `<` as less-than, `#>...` as a comment, and
     # then 20,000 open brackets, which overflow its parser's stack and kill the query process.
     query = "SELECT * WHERE { ?s ?p ?o FILTER(?o<" + "(" * 20_000 + "1#>\n" + ")" * 20_000 + ") }"
-    before = server.get("/health").json()["query_processes"]["restarts"]
-    answer = server.post("/sparql", data={"query": query})
+    before = client.get("/health").json()["query_processes"]["restarts"]
+    answer = client.post("/sparql", data={"query": query})
     assert answer.status_code == 400
     assert answer.text.startswith("the query text nests brackets 20002 deep (counting those in strings and "
                                   "comments too); the limit is 1000")
-    assert server.get("/health").json()["query_processes"]["restarts"] == before
+    assert client.get("/health").json()["query_processes"]["restarts"] == before

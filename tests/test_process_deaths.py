@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RunningServer, start_server, stop_server
+from support.servers import RunningServer, start_server, stop_server
 
 CHEAP = "SELECT ?label WHERE { <http://127.0.0.1:8000/id/nato> <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
 

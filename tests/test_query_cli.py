@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import BASE_IRI, free_port, wait_until_up
+from support.servers import BASE_IRI, free_port, wait_until_up
 
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.settings import PROJECT_ROOT

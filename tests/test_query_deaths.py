@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import RunningServer, start_server, stop_server
+from support.servers import RunningServer, start_server, stop_server
 from test_order_by import mixed_values
 
 from nato_kg.engine.query_service import query_digest

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyoxigraph as ox
 import pytest
-from browser import Tab, chromium, open_tab
-from conftest import BASE_IRI, RunningServer, start_server, stop_server
 from playwright.sync_api import Browser, Page
+from support.browser import Tab, chromium, open_tab
+from support.servers import BASE_IRI, RunningServer, start_server, stop_server
 
 from nato_kg.engine.stored_queries import load_catalogue
 from nato_kg.settings import PROJECT_ROOT

@@ -11,11 +11,11 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
 import requests
-from browser import chromium, open_tab
-from conftest import RunningServer
-from ld_reference import KG, KGO, union
 from playwright.sync_api import Browser
 from rdflib.namespace import RDFS
+from support.browser import chromium, open_tab
+from support.ld_reference import KG, KGO, union
+from support.servers import RunningServer
 
 MAX_PAGES = 1500  # bound on the crawl: the site has a few hundred HTML pages
 # Links that differ only in the resource (its RDF documents, its SPARQL query) are checked for the first few

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import client_at, log_lines, wait_for
+from support.servers import client_at, wait_for, wait_for_log_lines
 
 from nato_kg.engine.policy import inspect
 
@@ -202,10 +202,11 @@ def test_a_long_get_query_is_answered_and_an_over_long_request_head_refused(limi
     over_long_header = requests.get(url, params={"query": CHEAP}, headers={"X-Padding": "x" * 70_000}, timeout=30)
     assert (over_long_header.status_code, over_long_header.text) == (
         431, "The request headers are over 65,536 bytes.\n")
-    # The front writes these lines after it has sent the answer: wait for them.
-    for status, size in ((414, 57), (431, 43)):
-        line = f"kg.access method=GET path=/sparql status={status} ms=0.00 bytes={size} query=- client=127.0.0.1"
-        assert any(found.endswith(line) for found in log_lines(limited_server, line))
+    refused = ("kg.access method=GET path=/sparql status=414 ms=0.00 bytes=57 query=- client=127.0.0.1\n",
+               "kg.access method=GET path=/sparql status=431 ms=0.00 bytes=43 query=- client=127.0.0.1\n")
+    logged = wait_for_log_lines(limited_server, *refused)
+    assert refused[0] in logged
+    assert refused[1] in logged
     still_serving(limited_server)
 
 

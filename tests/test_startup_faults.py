@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BASE_IRI, free_port, start_server, stop_server
+from support.servers import BASE_IRI, free_port, start_server, stop_server
 
 from nato_kg.settings import PROJECT_ROOT
 from nato_kg.web.ui import HOW_TO_GET_THE_EDITOR

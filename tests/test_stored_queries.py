@@ -1,4 +1,7 @@
-"""Stored queries: the catalogue, every query's full answer over HTTP (golden files), parameters, OpenAPI.
+"""Stored queries: the catalogue, every query's full answer (golden files), parameters, OpenAPI.
+
+The header and parameter binding are tested as functions; the views in-process (`client`); schemathesis, a
+real HTTP client, against the live server.
 
 Golden files live in tests/golden/: the answer as our endpoint serves it (TSV for SELECT, N-Triples for
 CONSTRUCT and DESCRIBE). After a deliberate change to the data or a query, rewrite them with
@@ -14,10 +17,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import golden_text
 from openapi_spec_validator import validate
 from rdflib import Graph
 from rdflib.compare import isomorphic
+from support.golden import golden_text
 
 from nato_kg.data.store import load_dataset, native_store
 from nato_kg.engine.stored_queries import ParameterError, load_catalogue
@@ -29,8 +32,8 @@ CATALOGUE = load_catalogue(PROJECT_ROOT / "queries")
 ARGUMENTS = {"search-quotes": {"text": "reckless"}}
 
 
-def test_the_catalogue_lists_every_query_with_its_documentation(server):
-    listed = server.get("/queries").json()["queries"]
+def test_the_catalogue_lists_every_query_with_its_documentation(client):
+    listed = client.get("/queries").json()["queries"]
     assert [q["name"] for q in listed] == sorted(p.stem for p in (PROJECT_ROOT / "queries").glob("*.rq"))
     assert len(listed) >= 20
     speaker = next(q for q in listed if q["name"] == "statements-by-speaker")
@@ -44,8 +47,8 @@ def test_the_catalogue_lists_every_query_with_its_documentation(server):
     assert all(q["title"] and q["description"] for q in listed)
 
 
-def test_the_catalogue_is_a_page_for_browsers(server):
-    page = server.get("/queries", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+def test_the_catalogue_is_a_page_for_browsers(client):
+    page = client.get("/queries", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.headers["Content-Type"].startswith("text/html")
     assert '<h2><a href="http://127.0.0.1:' in page.text
     assert "All statements by a speaker" in page.text
@@ -53,10 +56,10 @@ def test_the_catalogue_is_a_page_for_browsers(server):
 
 # federated-*: their answers depend on Wikidata; tests/test_federation.py asserts them against a stand-in.
 @pytest.mark.parametrize("name", sorted(name for name in CATALOGUE if not name.startswith("federated-")))
-def test_every_stored_query_gives_its_golden_answer(server, name):
-    form = next(q["form"] for q in server.get("/queries").json()["queries"] if q["name"] == name)
+def test_every_stored_query_gives_its_golden_answer(client, name):
+    form = next(q["form"] for q in client.get("/queries").json()["queries"] if q["name"] == name)
     fmt = "tsv" if form in ("SELECT", "ASK") else "nt"
-    response = server.get(f"/queries/{name}", params={**ARGUMENTS.get(name, {}), "format": fmt})
+    response = client.get(f"/queries/{name}", params={**ARGUMENTS.get(name, {}), "format": fmt})
     assert response.status_code == 200, response.text
     expected = golden_text(GOLDEN / f"{name}.{fmt}", response.text)
     if fmt == "tsv":
@@ -65,40 +68,40 @@ def test_every_stored_query_gives_its_golden_answer(server, name):
         assert isomorphic(Graph().parse(data=response.text, format="nt"), Graph().parse(data=expected, format="nt"))
 
 
-def test_a_stored_query_answers_in_every_format_by_negotiation(server):
-    csv = server.get("/queries/nato-mission-size", headers={"Accept": "text/csv"})
+def test_a_stored_query_answers_in_every_format_by_negotiation(client):
+    csv = client.get("/queries/nato-mission-size", headers={"Accept": "text/csv"})
     assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert csv.text.splitlines() == ["when,size", "previously,60", "before the cut of 27 March 2018,30",
                                      "after the cut of 27 March 2018,20"]
-    as_json = server.get("/queries/nato-mission-size", headers={"Accept": "application/sparql-results+json"})
+    as_json = client.get("/queries/nato-mission-size", headers={"Accept": "application/sparql-results+json"})
     assert [b["size"]["value"] for b in as_json.json()["results"]["bindings"]] == ["60", "30", "20"]
-    turtle = server.get("/queries/describe-actor", params={"actor": "kg:nato"}, headers={"Accept": "text/turtle"})
+    turtle = client.get("/queries/describe-actor", params={"actor": "kg:nato"}, headers={"Accept": "text/turtle"})
     assert turtle.headers["Content-Type"] == "text/turtle; charset=utf-8"
     labels = {str(o) for o in Graph().parse(data=turtle.text, format="turtle").objects()
               if getattr(o, "language", None) == "en"}
     assert labels == {"NATO", "North Atlantic Treaty Organization", "the alliance", "the military alliance"}
-    assert server.get("/queries/nato-mission-size", params={"format": "ttl"}).status_code == 406
+    assert client.get("/queries/nato-mission-size", params={"format": "ttl"}).status_code == 406
 
 
-def test_a_repeated_get_is_answered_304_from_its_etag(server):
-    first = server.get("/queries/cq6-poisoning", params={"format": "json"})
-    again = server.get("/queries/cq6-poisoning", params={"format": "json"},
+def test_a_repeated_get_is_answered_304_from_its_etag(client):
+    first = client.get("/queries/cq6-poisoning", params={"format": "json"})
+    again = client.get("/queries/cq6-poisoning", params={"format": "json"},
                        headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
-    other = server.get("/queries/statements-by-speaker", params={"speaker": "kg:sergei-lavrov", "format": "json"})
-    default = server.get("/queries/statements-by-speaker", params={"format": "json"})
+    other = client.get("/queries/statements-by-speaker", params={"speaker": "kg:sergei-lavrov", "format": "json"})
+    default = client.get("/queries/statements-by-speaker", params={"format": "json"})
     assert other.headers["ETag"] != default.headers["ETag"]
     # A graph's blank nodes are labelled differently by each query process: same graph, other bytes.
-    graph = server.get("/queries/country-subgraph", params={"format": "nt"})
+    graph = client.get("/queries/country-subgraph", params={"format": "nt"})
     assert graph.headers["ETag"].startswith('W/"')
     assert not first.headers["ETag"].startswith("W/")
-    again = server.get("/queries/country-subgraph", params={"format": "nt"},
+    again = client.get("/queries/country-subgraph", params={"format": "nt"},
                        headers={"If-None-Match": graph.headers["ETag"]})
     assert again.status_code == 304
 
 
-def test_parameters_are_bound_as_typed_terms(server):
-    lavrov = server.get("/queries/statements-by-speaker",
+def test_parameters_are_bound_as_typed_terms(client):
+    lavrov = client.get("/queries/statements-by-speaker",
                         params={"speaker": "kg:sergei-lavrov", "format": "csv"}).text.splitlines()
     assert lavrov == [
         "statement,kind,label,date",
@@ -106,37 +109,37 @@ def test_parameters_are_bound_as_typed_terms(server):
         "Lavrov accuses Washington of colossal pressure on its allies,",
         "http://127.0.0.1:8000/id/statement-lavrov-we-will-respond,vow,Lavrov vows that Russia will respond,",
     ]
-    full_iri = server.get("/queries/statements-by-speaker",
+    full_iri = client.get("/queries/statements-by-speaker",
                           params={"speaker": "http://127.0.0.1:8000/id/sergei-lavrov", "format": "csv"})
     assert full_iri.text.splitlines() == lavrov
 
 
-def test_injection_attempts_are_matched_literally_or_refused(server):
-    before = server.get("/health").json()["triples"]
-    literal = server.get("/queries/search-quotes", params={"text": '"} ; DROP ALL #', "format": "csv"})
+def test_injection_attempts_are_matched_literally_or_refused(client):
+    before = client.get("/health").json()["triples"]
+    literal = client.get("/queries/search-quotes", params={"text": '"} ; DROP ALL #', "format": "csv"})
     assert literal.status_code == 200
     assert literal.text.splitlines() == ["statement,speaker,quote"]  # no quote contains that text
-    closing = server.get("/queries/search-quotes", params={"text": "'} } SELECT * { ?s ?p ?o", "format": "csv"})
+    closing = client.get("/queries/search-quotes", params={"text": "'} } SELECT * { ?s ?p ?o", "format": "csv"})
     assert closing.text.splitlines() == ["statement,speaker,quote"]
-    iri = server.get("/queries/statements-by-speaker", params={"speaker": "http://x/> } ?s ?p ?o . { <y"})
+    iri = client.get("/queries/statements-by-speaker", params={"speaker": "http://x/> } ?s ?p ?o . { <y"})
     assert iri.status_code == 400
     assert iri.text == "parameter 'speaker' must be an IRI, not 'http://x/> } ?s ?p ?o . { <y'\n"
-    assert server.get("/health").json()["triples"] == before
+    assert client.get("/health").json()["triples"] == before
 
 
-def test_parameter_mistakes_get_a_400_that_names_the_parameter(server):
-    missing = server.get("/queries/search-quotes")
+def test_parameter_mistakes_get_a_400_that_names_the_parameter(client):
+    missing = client.get("/queries/search-quotes")
     assert (missing.status_code, missing.text) == (
         400, "parameter 'text' (string) is required: words to look for, e.g. reckless\n")
-    unknown = server.get("/queries/cq6-poisoning", params={"victim": "x"})
+    unknown = client.get("/queries/cq6-poisoning", params={"victim": "x"})
     assert (unknown.status_code, unknown.text) == (
         400, "unknown parameter 'victim' for stored query 'cq6-poisoning' (parameters: none)\n")
-    prefix = server.get("/queries/statements-by-speaker", params={"speaker": "foo:bar"})
+    prefix = client.get("/queries/statements-by-speaker", params={"speaker": "foo:bar"})
     assert prefix.status_code == 400
     assert prefix.text.startswith("parameter 'speaker' must be an IRI (unknown prefix 'foo:'")
-    twice = server.get("/queries/search-quotes?text=a&text=b")
+    twice = client.get("/queries/search-quotes?text=a&text=b")
     assert (twice.status_code, twice.text) == (400, "parameter 'text' is given 2 times; give it once\n")
-    assert server.get("/queries/no-such-query").status_code == 404
+    assert client.get("/queries/no-such-query").status_code == 404
 
 
 def test_typed_parameters_check_their_values(tmp_path):
@@ -164,9 +167,39 @@ def test_typed_parameters_check_their_values(tmp_path):
         assert str(error.value) == message
 
 
-def test_the_query_text_runs_as_is_elsewhere(server, settings):
+def test_the_header_is_read_and_iri_parameters_bound_first_in_the_where_pattern(tmp_path):
+    (tmp_path / "speaker.rq").write_text(
+        "#+ title: Statements\n#+ description: Every statement\n#+ description: of one speaker.\n"
+        "#+ param: speaker iri = kg:nato -- who spoke\n#+ tags: statements, people\n"
+        "PREFIX kg: <id/>\nPREFIX kgo: <ontology#>\n"
+        "CONSTRUCT { ?s kgo:speaker ?speaker } WHERE { ?s kgo:speaker ?speaker }\n", encoding="utf-8")
+    query = load_catalogue(tmp_path)["speaker"]
+    assert (query.title, query.description, query.tags) == ("Statements", "Every statement of one speaker.",
+                                                            ("statements", "people"))
+    assert [(p.name, p.type, p.default, p.description, p.required) for p in query.parameters] == [
+        ("speaker", "iri", "kg:nato", "who spoke", False)]
+    base = "http://127.0.0.1:8000/"
+    # The CONSTRUCT template's `{` comes first; the VALUES clause goes into the WHERE pattern.
+    assert query.bind({}, base).endswith(
+        "WHERE { VALUES (?speaker) { (<http://127.0.0.1:8000/id/nato>) } ?s kgo:speaker ?speaker }\n")
+    assert "VALUES (?speaker) { (<http://127.0.0.1:8000/id/sergei-lavrov>) }" in query.bind(
+        {"speaker": "kg:sergei-lavrov"}, base)
+    assert "VALUES (?speaker) { (<https://example.org/x>) }" in query.bind({"speaker": "https://example.org/x"}, base)
+    with pytest.raises(ParameterError) as error:
+        query.bind({"speaker": "kg:a> } ?s ?p ?o . { <b"}, base)
+    assert str(error.value).startswith("parameter 'speaker' must be an IRI")
+
+
+def test_a_query_without_parameters_is_run_as_written():
+    assert CATALOGUE["cq6-poisoning"].bind({}, "http://127.0.0.1:8000/") == CATALOGUE["cq6-poisoning"].text
+    with pytest.raises(ParameterError) as error:
+        CATALOGUE["cq6-poisoning"].bind({"victim": "x"}, "http://127.0.0.1:8000/")
+    assert str(error.value) == "unknown parameter 'victim' for stored query 'cq6-poisoning' (parameters: none)"
+
+
+def test_the_query_text_runs_as_is_elsewhere(client, settings):
     """/queries/<name>.rq carries a BASE, so a plain Oxigraph store holding our files answers it the same."""
-    text = server.get("/queries/cq6-poisoning.rq")
+    text = client.get("/queries/cq6-poisoning.rq")
     assert text.headers["Content-Type"] == "application/sparql-query; charset=utf-8"
     assert text.text.startswith("BASE <http://127.0.0.1:8000/>\n#+ title:")
     store = native_store(load_dataset(settings))
@@ -174,8 +207,8 @@ def test_the_query_text_runs_as_is_elsewhere(server, settings):
     assert rows == [["Sergei Skripal", "2018-03-04"], ["Yulia Skripal", "2018-03-04"]]
 
 
-def test_openapi_document_is_valid_and_describes_every_stored_query(server):
-    document = server.get("/openapi.json").json()
+def test_openapi_document_is_valid_and_describes_every_stored_query(client):
+    document = client.get("/openapi.json").json()
     validate(document)
     assert {f"/queries/{name}" for name in CATALOGUE} <= set(document["paths"])
     speaker = document["paths"]["/queries/statements-by-speaker"]["get"]

@@ -13,8 +13,8 @@ def answer(query: str) -> str:
     return message
 
 
-def test_the_issue_example_shows_the_line_and_a_caret(server):
-    response = server.post("/sparql", data={"query": "SELECT * { ?s ?p }"})
+def test_the_issue_example_shows_the_line_and_a_caret(client):
+    response = client.post("/sparql", data={"query": "SELECT * { ?s ?p }"})
     assert response.status_code == 400
     assert response.text == ("SPARQL syntax error: error at 1:19: expected one of LATERAL, SERVICE, [_]\n"
                              "line 1, column 19:\n"

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BASE_IRI, RunningServer, free_port, stop_server, wait_until_up
-from ld_reference import union
 from rdflib import RDFS, Graph, Literal, URIRef
+from support.ld_reference import union
+from support.servers import BASE_IRI, RunningServer, free_port, stop_server, wait_until_up
 
 from nato_kg.settings import PROJECT_ROOT, WIKIDATA_SPARQL
 
@@ -77,7 +77,7 @@ def served(installed: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         [str(installed / "kg"), "serve", "--port", str(port), "--base-iri", BASE_IRI, "--workers", "1",
          "--query-processes", "1"],
         cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-        # As in conftest.start_server: the allowed Wikidata IRI goes to a closed loopback port, never out.
+        # As in support.servers.start_server: the allowed Wikidata IRI goes to a closed loopback port, never out.
         env={**clean_env(), "KG_SERVICE_ROUTES": f"{WIKIDATA_SPARQL}=http://127.0.0.1:9/no-wikidata-in-tests"})
     server = RunningServer(f"http://127.0.0.1:{port}", process, log)
     try:

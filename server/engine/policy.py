@@ -1,6 +1,6 @@
 """The safety check every query passes before an engine sees it: cheap, by a small tokenizer, not a parser.
 
-Why not rdflib's parser: it costs 1.4-17 ms a query, more than Oxigraph needs to answer a cheap one. A
+Why not rdflib's parser: it costs more than Oxigraph needs to answer a cheap query (benchmarks/RESULTS.md). A
 tokenizer that knows SPARQL's lexical rules (comments, the four string forms, IRIs, prefixed names) finds
 what we need in microseconds: the query form (for content negotiation), every FROM / FROM NAMED IRI,
 update keywords, and the nesting depth (deep nesting overflows Oxigraph's parser stack).

@@ -2,8 +2,9 @@
 
 gunicorn manages the worker processes; each runs uvicorn (httptools, uvloop) with the ASGI front of
 server/serving/asgi.py, which answers repeats from the response cache on the event loop and hands the rest to Flask
-in threads. gunicorn's own threaded worker topped out at 9,100 req/s here on a WSGI callable that returns
-fixed bytes, uvicorn's at 44,000 (benchmarks/RESULTS.md): the HTTP server was most of a cheap answer's cost.
+in threads. Measured on a callable that returns fixed bytes, gunicorn's own threaded worker was far slower
+than uvicorn's: the HTTP server was most of a cheap answer's cost (figures in benchmarks/RESULTS.md, "Figures
+behind choices in the code").
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Written straight to a file descriptor (stderr by default, `--access-log PATH` to append to a file, `off`),
 one `os.write` per line, not through the `logging` module: on an answer from the response cache the logging
-module took a third of the request's time (wrk: 6,800 req/s through it, 9,100 with this). A line under 4 KB
-written with O_APPEND is not interleaved with another worker's.
+module took a third of the request's time (benchmarks/RESULTS.md, "Figures behind choices in the code").
+A line under 4 KB written with O_APPEND is not interleaved with another worker's.
 """
 
 from __future__ import annotations

@@ -128,7 +128,8 @@ def _best_match(accept: str, offered: tuple[str, ...]) -> str | None:
     return parse_accept_header(accept, MIMEAccept).best_match(offered)
 
 
-# Clients repeat their Accept header, and werkzeug's parse and match cost 25-110 µs. Only ordinary-sized headers
+# Clients repeat their Accept header, and werkzeug's parse and match cost more than the rest of negotiation
+# (benchmarks/RESULTS.md, "Figures behind choices in the code"). Only ordinary-sized headers
 # are remembered, so that the memory held stays small whatever clients send (headers may be 64 KB).
 _best_match_remembered = lru_cache(maxsize=256)(_best_match)
 

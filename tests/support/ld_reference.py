@@ -1,6 +1,6 @@
 """An independent reference for the linked-data tests: the Turtle files parsed by rdflib (not by the
 server's loader, not by Oxigraph), and the description of a resource computed by walking that graph in
-Python, rule by rule as README's "Linked data" section states them — never by SPARQL, never from the server."""
+Python, rule by rule as docs/linked-data.md states them — never by SPARQL, never from the server."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # gitignored: screenshots to look at
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # gitignored: screenshots to look at
 
 # No network but loopback here: without these, Chromium keeps trying to reach Google's services.
 CHROMIUM_FLAGS = [
