@@ -6,21 +6,11 @@ from __future__ import annotations
 import select
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.servers import RunningServer, client_at, start_server, stop_server
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout_s} s")
+from support.servers import RunningServer, client_at, start_server, stop_server, wait_for
 
 
 def connect(server: RunningServer, source: str = "127.0.0.1") -> socket.socket:

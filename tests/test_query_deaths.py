@@ -8,7 +8,6 @@ comparator is what pyoxigraph 0.5.13 ships) and SIGKILL sent to the busy process
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from support.servers import RunningServer, start_server, stop_server
+from support.processes import query_processes
+from support.servers import RunningServer, start_server, stop_server, wait_for
 from test_order_by import mixed_values
 
 from nato_kg.engine.query_service import query_digest
@@ -100,31 +100,10 @@ def test_an_engine_panic_is_a_500_that_blames_the_engine(fragile_server):
     wait_until_ready_again(fragile_server)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _query_process_of(server: RunningServer, not_pid: int = 0, timeout_s: float = 60) -> int:
-    """The pid of the (only) query process other than `not_pid`, waited for: a grandchild of the server."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for worker in _children(server.process.pid):
-            for child in _children(worker):
-                with contextlib.suppress(OSError):
-                    if (child != not_pid
-                            and b"nato_kg.engine.query_process" in Path(f"/proc/{child}/cmdline").read_bytes()):
-                        return child
-        time.sleep(0.05)
-    raise AssertionError("no query process found")
+def _query_process_of(server: RunningServer, not_pid: int = 0) -> int:
+    """The pid of the (only) query process other than `not_pid`, once there is one."""
+    return wait_for(lambda: next((pid for pid in query_processes(server) if pid != not_pid), None),
+                    "a query process")
 
 
 def _busy_cpu(pid: int) -> float:

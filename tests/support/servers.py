@@ -132,7 +132,7 @@ def wait_for_log_lines(server: RunningServer, *lines: str, timeout_s: float = 30
         time.sleep(0.05)
 
 
-def wait_for(check: Callable[[], T | None], what: str, timeout_s: float = 30) -> T:
+def wait_for(check: Callable[[], T | None], what: str, timeout_s: float = 60) -> T:
     """Poll `check` until it returns something truthy, and return that; fail naming `what` at the deadline.
     For events another process makes happen on its own time (a log line, a query process getting busy)."""
     deadline = time.monotonic() + timeout_s
