@@ -27,7 +27,9 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fairness import free_port, start, stop
+from support.processes import children, command_line
 
 MB = 1024 * 1024
 CEILING_MB = 64 + 8 + 4 + 0.25  # response cache + policy verdicts + known IRIs + Accept headers (README)
@@ -41,19 +43,8 @@ def rss_mb(pid: int) -> float:
 
 
 def workers(master: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == master and b"query_process" not in cmdline \
-                and b"nato_kg.cli" in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
+    """The gunicorn workers of `master` (its children other than query processes)."""
+    return sorted(pid for pid in children(master) if "nato_kg.cli" in command_line(pid))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -71,6 +72,12 @@ def test_a_client_past_its_cap_gets_429_with_retry_after_naming_the_limit(fair_s
     assert refused.text.startswith("too many queries at once from 127.0.0.11: 1 running and 2 waiting; at most 3 "
                                    "may run or wait at a time")
     assert 1 <= int(refused.headers["Retry-After"]) <= 3
+    # The cap holds however the query is sent: its parameter name percent-encoded (Flask decodes it), or to
+    # the query page, which runs the query it is given.
+
+    encoded = client.get(f"{url}?q%75ery={quote(cheap())}", timeout=30)
+    page = client.get(fair_server.url + "/", params={"query": cheap()}, timeout=30)
+    assert (encoded.status_code, page.status_code) == (429, 429), (encoded.text[:200], page.text[:200])
     # Another client is not affected.
     other = client_at("127.0.0.12").get(url, params={"query": cheap()}, timeout=30)
     assert other.status_code == 200 and other.json()["boolean"] is False

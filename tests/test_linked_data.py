@@ -302,6 +302,8 @@ def test_served_under_the_path_of_its_base_iri(tmp_path_factory: pytest.TempPath
         redirect = prefixed.get("/kg/id/nato", allow_redirects=False)
         assert (redirect.status_code, redirect.headers["Location"]) == (303, "/kg/doc/nato")
         assert (nato, RDFS.label, Literal("NATO", lang="en")) in parse(prefixed.get("/kg/doc/nato.nt"), "nt")
+        browser = prefixed.get("/kg/sparql?query=ASK%7B%7D", headers={"Accept": BROWSER_ACCEPT}, allow_redirects=False)
+        assert (browser.status_code, browser.headers["Location"]) == (303, "/kg/?query=ASK%7B%7D")
         page = prefixed.get("/kg/", headers={"Accept": BROWSER_ACCEPT}).text
         local_links = re.findall(r'(?:action|href|src)="(/[^"]*)"', page)
         assert "/kg/browse" in local_links and all(link.startswith("/kg/") for link in local_links), local_links

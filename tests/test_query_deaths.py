@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.processes import query_processes
-from support.servers import RunningServer, start_server, stop_server, wait_for
+from support.servers import RunningServer, log_lines, start_server, stop_server, wait_for
 from test_order_by import mixed_values
 
 from nato_kg.engine.query_service import query_digest
@@ -38,17 +38,6 @@ def fragile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
                            "--timeout", "3", "--memory-mb", "256", env={"KG_ORDER_BY_REWRITE": "0"})
     yield running
     stop_server(running)
-
-
-def wait_for_log(log: Path, *words: str, timeout_s: float = 20) -> str:
-    """The first log line holding every one of `words`, waited for (the log is written after the answer)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if all(word in line for word in words):
-                return line
-        time.sleep(0.1)
-    raise AssertionError(f"no log line with {words} within {timeout_s} s")
 
 
 def wait_until_ready_again(server: RunningServer, timeout_s: float = 60) -> None:
@@ -76,8 +65,8 @@ def send(server: RunningServer, query: str) -> requests.Response:
 def test_a_limit_is_a_503_that_names_it(fragile_server, query, cause, message):
     response = send(fragile_server, query)
     assert response.status_code == 503 and response.text.startswith(message), response.text
-    wait_for_log(fragile_server.log, "kg.access", f"query={query_digest(query)}", f"failure={cause}")
-    wait_for_log(fragile_server.log, f"query {query_digest(query)} failed ({cause})")
+    log_lines(fragile_server, "kg.access", f"query={query_digest(query)}", f"failure={cause}")
+    log_lines(fragile_server, f"query {query_digest(query)} failed ({cause})")
     wait_until_ready_again(fragile_server)
 
 
@@ -94,9 +83,9 @@ def test_an_engine_panic_is_a_500_that_blames_the_engine(fragile_server):
     assert response.text.startswith("the query engine (Oxigraph) failed on this query: user-provided comparison "
                                     "function does not correctly implement a total order. This is a bug in the "
                                     "engine, not in your query"), response.text
-    wait_for_log(fragile_server.log, "kg.access", "status=500", f"query={query_digest(query)}",
+    log_lines(fragile_server, "kg.access", "status=500", f"query={query_digest(query)}",
                  "failure=engine-panic")
-    wait_for_log(fragile_server.log, f"query {query_digest(query)} failed (engine-panic)")
+    log_lines(fragile_server, f"query {query_digest(query)} failed (engine-panic)")
     wait_until_ready_again(fragile_server)
 
 
@@ -139,6 +128,6 @@ def test_a_kill_from_outside_is_retried_once_then_not_called_a_limit(fragile_ser
     response = outcome["answer"]
     assert response.status_code == 503
     assert response.text.startswith("the query's process was killed from outside the server"), response.text
-    wait_for_log(fragile_server.log, "a query process died under a query (killed); the query runs once more")
-    wait_for_log(fragile_server.log, "kg.access", f"query={query_digest(RUNAWAY)}", "failure=killed")
+    log_lines(fragile_server, "a query process died under a query (killed); the query runs once more")
+    log_lines(fragile_server, "kg.access", f"query={query_digest(RUNAWAY)}", "failure=killed")
     wait_until_ready_again(fragile_server)

@@ -99,6 +99,8 @@ def verify(settings: Settings) -> None:
     root = settings.store_dir
     try:
         recorded = json.loads((root / CHECKSUMS_FILE).read_text())
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise ValueError("not a map of file names to checksums")
     except (OSError, ValueError):
         raise StoreError(f"the store in {root} has no readable record of its checksums (built by an older version, "
                          f"or damaged); {_rebuild_hint(settings)}") from None

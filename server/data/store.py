@@ -45,6 +45,8 @@ def source_files(data_dir: Path) -> list[SourceFile]:
         try:
             mode = source.path.stat().st_mode  # follows links: a broken one raises
         except FileNotFoundError:
+            if not source.path.is_symlink():  # removed since it was listed (an editor saving it)
+                raise SourceError(f"{source.path} disappeared while the data was being read") from None
             raise SourceError(f"{source.path} is a broken symbolic link (to {os.readlink(source.path)}); "
                               "point it at a Turtle file or remove it") from None
         except OSError as error:

@@ -56,6 +56,8 @@ class Front:
         if "extensions" in scope and REFUSED in scope["extensions"]:
             return await self._refuse(scope, send, path, *scope["extensions"][REFUSED])
         if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            if self._declared_too_long(scope):  # Flask answers 413 by the header alone: no query slot for it
+                return await self.wsgi(scope, receive, _closing_after_413(send))
             replay = await self._read_body(scope, receive, send, path)
             return await self.flask(scope, replay, _closing_after_413(send)) if replay else None
         if self.cache is None or scope["method"] not in ("GET", "HEAD") or not path.startswith(CACHED_PATHS):
@@ -135,13 +137,14 @@ class Front:
         self.access_log.write(scope["method"], path, status, (time.perf_counter() - started) * 1000,
                               len(body), digest, client[0] if client else "-", cache="hit")
 
+    def _declared_too_long(self, scope: MutableMapping[str, Any]) -> bool:
+        declared = next((v for n, v in scope["headers"] if n == b"content-length"), b"")
+        return declared.isdigit() and int(declared) > self.max_body_bytes
+
     async def _read_body(self, scope: MutableMapping[str, Any], receive: Receive, send: Send,
                          path: str) -> Receive | None:
         """The body, read within the time limit, to hand to Flask whole; None if it was answered here (408) or
         the client left. A body over Flask's limit is cut just past it, for werkzeug to answer 413."""
-        declared = next((v for n, v in scope["headers"] if n == b"content-length"), b"")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            return receive  # Flask refuses it by its Content-Length, reading nothing
         chunks: list[bytes] = []
 
         async def read() -> bool:
@@ -232,9 +235,11 @@ def _query_kind(scope: MutableMapping[str, Any]) -> str | None:
     path: str = scope["path"][len(scope.get("root_path", "")):] if scope.get("root_path") else scope["path"]
     method = scope["method"]
     if path == "/sparql":
-        if method == "POST" or (method in ("GET", "HEAD") and b"query=" in scope["query_string"]):
+        if method == "POST" or (method in ("GET", "HEAD") and _names_a_query(scope["query_string"])):
             return "query"
         return None
+    if path == "/" and method in ("GET", "HEAD") and _names_a_query(scope["query_string"]):
+        return "query"  # the query page without JavaScript runs the query it is given
     if path.startswith("/queries/") and method in ("GET", "HEAD") and "." not in path[len("/queries/"):]:
         return "query"
     if path.startswith(PAGE_PATHS) and method in ("GET", "HEAD"):
@@ -243,6 +248,11 @@ def _query_kind(scope: MutableMapping[str, Any]) -> str | None:
 
 
 PAGE_PATHS = ("/doc/", "/search", "/browse")
+
+
+def _names_a_query(query_string: bytes) -> bool:
+    """Whether the URL has a `query` parameter as Flask will read it (names percent-decoded: `q%75ery=`)."""
+    return any(name == "query" for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
 _QUERY_SECONDS = QUERY_SECONDS_HEADER.lower().encode()
 
 

@@ -98,7 +98,7 @@ def _one(params: dict[str, list[str]], name: str) -> str | None:
 def _html_page() -> Response:
     """Browsers go to the query page, keeping the query string (it shows the query and its answer)."""
     query_string = request.query_string.decode("utf-8", "replace")
-    return redirect("/" + (f"?{query_string}" if query_string else ""), code=303)  # type: ignore[return-value]
+    return redirect(f"{request.script_root}/" + (f"?{query_string}" if query_string else ""), code=303)  # type: ignore[return-value]
 
 
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)

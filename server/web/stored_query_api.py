@@ -61,9 +61,10 @@ def _wants_html() -> bool:
 
 @bp.get("/queries")
 def index() -> Any:
-    entries = [describe(q) for q in catalogue().values()]
+    queries = list(catalogue().values())  # read once: a curator may add a query file meanwhile
+    entries = [describe(q) for q in queries]
     if _wants_html():
-        for entry, query in zip(entries, catalogue().values(), strict=True):
+        for entry, query in zip(entries, queries, strict=True):
             entry["fields"] = form_fields(query, {})
         return security_headers(Response(render_template("queries.html", entries=entries), mimetype="text/html"))
     return jsonify(queries=entries)
@@ -150,8 +151,9 @@ def default_view_of(text: str) -> str | None:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    forms = {name: form_of(q.text) for name, q in catalogue().items()}
-    return jsonify(openapi_document(catalogue(), forms, request.host_url.rstrip("/")))
+    queries = catalogue()
+    forms = {name: form_of(q.text) for name, q in queries.items()}
+    return jsonify(openapi_document(queries, forms, request.host_url.rstrip("/")))
 
 
 def install(app: Any) -> None:

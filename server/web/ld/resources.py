@@ -197,10 +197,11 @@ SELECT ?type ?typeLabel ?x ?label WHERE {{
 ORDER BY ?type ?x
 LIMIT 20000"""
     groups: dict[str, dict[str, Any]] = {}
+    names = namer()  # one per request: each row's IRIs are named with the same prefixes
     for row in select(query):
-        group = groups.setdefault(row["type"], {"type": namer().iri_cell(row["type"]), "label": row.get("typeLabel"),
+        group = groups.setdefault(row["type"], {"type": names.iri_cell(row["type"]), "label": row.get("typeLabel"),
                                                 "members": {}})
-        group["members"].setdefault(row["x"], {**namer().iri_cell(row["x"]), "label": row.get("label")})
+        group["members"].setdefault(row["x"], {**names.iri_cell(row["x"]), "label": row.get("label")})
     ordered = sorted(groups.values(), key=lambda g: (g["label"] or g["type"]["text"]).lower())
     for group in ordered:
         group["members"] = sorted(group["members"].values(), key=lambda m: (m["label"] or m["text"]).lower())
@@ -248,9 +249,10 @@ def _hits(words: list[str]) -> list[dict[str, Any]]:
     if not words:
         return []
     hits = []
+    names = namer()
     for row in select(search_query(words)):
-        hit = {**namer().iri_cell(row["x"]), "label": row.get("label"), "score": row.get("best", 0)}
-        kind = namer().iri_cell(row["type"]) if row.get("type") else None
+        hit = {**names.iri_cell(row["x"]), "label": row.get("label"), "score": row.get("best", 0)}
+        kind = names.iri_cell(row["type"]) if row.get("type") else None
         hit["kind"] = {**kind, "label": row.get("typeLabel")} if kind else None
         hits.append(hit)
     return hits
