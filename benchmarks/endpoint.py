@@ -238,12 +238,7 @@ def bench_size(size: str, options: Options, workdir: Path) -> dict[str, Any]:
 
 def measure(request: load.Request, options: Options, duration_s: int) -> load.Measurement | None:
     """Warm up (at most 20 requests), then one bounded run of C clients; None if the server is gone."""
-    load.run_python(request, options.clients, 2, 20)
-    try:
-        return load.run(options.driver, request, options.clients, duration_s, options.max_requests)
-    except RuntimeError as error:
-        print(f"  load failed: {error}", file=sys.stderr)
-        return None
+    return load.warm_and_run(options.driver, request, options.clients, duration_s, options.max_requests)
 
 
 def best(rounds: list[load.Measurement]) -> load.Measurement | None:

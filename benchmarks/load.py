@@ -1,4 +1,5 @@
-"""Closed-loop load: C clients on keep-alive connections send the same GET, bounded by count and by time.
+"""Closed-loop load: C clients on keep-alive connections send the same GET, bounded by count and by time
+(or, on request, a GET whose query text is new each time, or that names rotating client addresses).
 
 Two drivers with the same contract:
 - wrk (Debian's `wrk`, C, one thread): the default when installed; costs the machine little, so the
@@ -11,9 +12,11 @@ Only loopback URLs are accepted.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -31,6 +34,27 @@ class Request:
     url: str  # full URL, query string included
     headers: dict[str, str] = field(default_factory=dict)
     expected_status: int = 200
+    # Each request asks a query text never sent before: the URL's last parameter must be `query`; a comment line
+    # unique to the run, the client thread and the request is appended to it (the answer stays the same).
+    fresh_query: bool = False
+    # N > 0: each request names one of N loopback addresses in X-Forwarded-For, in turn, so a server that trusts
+    # the proxy at 127.0.0.1 counts them as N clients (its per-client caps are not what gets measured).
+    client_addresses: int = 0
+
+    def dynamic(self) -> bool:
+        return self.fresh_query or self.client_addresses > 0
+
+
+FORWARDED_FOR = "X-Forwarded-For"
+
+
+def fresh_suffix(run: str, client: int, number: int) -> str:
+    """Percent-encoded newline and comment, `#<run>-<client>-<number>`, appended to the `query` parameter."""
+    return f"%0A%23{run}-{client}-{number}"
+
+
+def client_address(client: int, number: int, addresses: int) -> str:
+    return f"127.77.{client % 256}.{number % addresses + 1}"
 
 
 @dataclass
@@ -66,7 +90,11 @@ local max_requests = {max_requests}
 count = 0
 bad = 0
 local threads = {{}}
-function setup(thread) table.insert(threads, thread) end
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("client", #threads)
+end
+{request}
 function response(status, headers, body)
   count = count + 1
   if status ~= expected then bad = bad + 1 end
@@ -85,6 +113,24 @@ end
 """
 
 
+# Only when needed: a request() function makes wrk build each request in Lua, which costs the client CPU.
+WRK_REQUEST = """
+local target = {target}
+local fresh = {fresh}
+local addresses = {addresses}
+local run = {run}
+local number = 0
+function request()
+  number = number + 1
+  local path = target
+  if fresh then path = path .. "%0A%23" .. run .. "-" .. client .. "-" .. number end
+  if addresses > 0 then
+    wrk.headers["{forwarded_for}"] = "127.77." .. (client % 256) .. "." .. (number % addresses + 1)
+  end
+  return wrk.format(nil, path)
+end
+"""
+
 ERROR_KINDS = ("bad", "connect", "read", "write", "timeout")
 
 
@@ -97,7 +143,15 @@ def run_wrk(request: Request, clients: int, duration_s: int, max_requests: int,
     _check_loopback(request.url)
     headers = "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}"
                         for k, v in request.headers.items())
-    script = WRK_SCRIPT.format(expected=request.expected_status, max_requests=max_requests, headers=headers)
+    dynamic = ""
+    if request.dynamic():
+        parts = urlsplit(request.url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        dynamic = WRK_REQUEST.format(target=_lua_string(target), fresh=str(request.fresh_query).lower(),
+                                     addresses=request.client_addresses, run=_lua_string(_run_tag()),
+                                     forwarded_for=FORWARDED_FOR)
+    script = WRK_SCRIPT.format(expected=request.expected_status, max_requests=max_requests, headers=headers,
+                               request=dynamic)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
@@ -129,16 +183,24 @@ def run_python(request: Request, clients: int, duration_s: int, max_requests: in
     lock = threading.Lock()
     deadline = time.monotonic() + duration_s
 
-    def client() -> None:
+    run_tag = _run_tag()
+
+    def client(number_of_client: int) -> None:
         nonlocal errors
+        url, headers, number = request.url, dict(request.headers), 0
         with requests.Session() as session:
             while time.monotonic() < deadline:
                 with lock:
                     if len(latencies) + errors >= max_requests:
                         return
+                number += 1
+                if request.fresh_query:
+                    url = request.url + fresh_suffix(run_tag, number_of_client, number)
+                if request.client_addresses:
+                    headers[FORWARDED_FOR] = client_address(number_of_client, number, request.client_addresses)
                 start = time.perf_counter()
                 try:
-                    ok = session.get(request.url, headers=request.headers,
+                    ok = session.get(url, headers=headers,
                                      timeout=timeout_s).status_code == request.expected_status
                 except requests.RequestException:
                     ok = False
@@ -148,7 +210,7 @@ def run_python(request: Request, clients: int, duration_s: int, max_requests: in
                     errors += not ok
 
     began = time.perf_counter()
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n + 1,), daemon=True) for n in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -163,6 +225,22 @@ def run_python(request: Request, clients: int, duration_s: int, max_requests: in
     )
 
 
+def _run_tag() -> str:
+    """Letters and digits unique to one run of a driver, so fresh query texts never repeat across runs."""
+    return secrets.token_hex(6)
+
+
 def run(driver: str, request: Request, clients: int, duration_s: int, max_requests: int) -> Measurement:
     runner = run_wrk if driver == "wrk" else run_python
     return runner(request, clients, duration_s, max_requests)
+
+
+def warm_and_run(driver: str, request: Request, clients: int, duration_s: int,
+                 max_requests: int) -> Measurement | None:
+    """Warm up (at most 20 requests), then one bounded run of C clients; None if the server is gone."""
+    run_python(request, clients, 2, 20)
+    try:
+        return run(driver, request, clients, duration_s, max_requests)
+    except RuntimeError as error:
+        print(f"  load failed: {error}", file=sys.stderr)
+        return None

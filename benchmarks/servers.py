@@ -53,9 +53,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def _spawn(command: list[str], log: Path, env: dict[str, str] | None = None,
+           cwd: Path = PROJECT_ROOT) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
+        return subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})}, start_new_session=True)
 
 
@@ -94,16 +95,19 @@ def dump_nquads(data_dir: Path, base_iri: str, out: Path) -> int:
 
 
 def start_ours(data_dir: Path, base_iri: str, workdir: Path, extra_env: dict[str, str] | None = None,
-               timeout_s: float = 600) -> Server:
+               timeout_s: float = 600, *, name: str = "ours", package: str = "nato_kg",
+               source: Path = PROJECT_ROOT) -> Server:
+    """`kg serve` as `python -m <package>.cli serve`, run from `source` (a checkout: its git commit is the
+    version). A caller running another checkout's code puts it on PYTHONPATH in extra_env."""
     port = free_port()
-    log = workdir / "ours.log"
-    command = [sys.executable, "-m", "nato_kg.cli", "serve", "--host", LOOPBACK, "--port", str(port),
+    log = workdir / f"{name}.log"
+    command = [sys.executable, "-m", f"{package}.cli", "serve", "--host", LOOPBACK, "--port", str(port),
                "--data-dir", str(data_dir), "--base-iri", base_iri]
     # No SERVICE endpoint allowed: whatever a query says, load from here never leaves this machine.
-    process = _spawn(command, log, {"KG_ALLOWED_SERVICE_ENDPOINTS": "", **(extra_env or {})})
+    process = _spawn(command, log, {"KG_ALLOWED_SERVICE_ENDPOINTS": "", **(extra_env or {})}, cwd=source)
     _wait_until_up(f"http://{LOOPBACK}:{port}/health", process, log, timeout_s)
-    commit = _version(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"])
-    return Server("ours", f"http://{LOOPBACK}:{port}/sparql", process, log, f"kg serve @ {commit}")
+    commit = _version(["git", "-C", str(source), "rev-parse", "--short", "HEAD"])
+    return Server(name, f"http://{LOOPBACK}:{port}/sparql", process, log, f"kg serve @ {commit}")
 
 
 def oxigraph_binary() -> str:
