@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("engine", *timed(engine, args.budget)))
         app = create_app(settings)
         service = state(app).service
-        rows.append(("policy", *timed(lambda: service.inspect(text), args.budget)))
-        rows.append(("service", *timed(lambda: service.run(text, fmt), args.budget)))
+        rows.append(("policy", *timed(lambda: service.check(text), args.budget)))
+        checked = service.check(text)
+        rows.append(("service", *timed(lambda: service.run(checked, fmt), args.budget)))
         client = app.test_client()
         path = "/sparql?" + urlencode({"query": text})
         assert client.get(path, headers={"Accept": accept}).status_code == 200

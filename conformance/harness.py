@@ -27,8 +27,10 @@ from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.query import Result
 
+from nato_kg.engine.messages import ScratchDataset
 from nato_kg.engine.policy import inspect
-from nato_kg.engine.query_service import QueryError, QueryService, ScratchDataset
+from nato_kg.engine.query_service import QueryService
+from nato_kg.errors import Problem
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
@@ -475,7 +477,7 @@ def compare(test: W3CTest, query: str, expected: Answer, actual: Answer) -> str 
 def _plain_store(dataset: ScratchDataset) -> ox.Store:
     from nato_kg.engine.query_process import scratch_store
 
-    return scratch_store({"default": dataset.default, "named": dataset.named})
+    return scratch_store(dataset)
 
 
 def plain_answer(test: W3CTest) -> tuple[str, Any]:
@@ -545,12 +547,13 @@ def our_answer(service: QueryService, test: W3CTest, result_format: str = "json"
                graph_format: str = "ttl") -> tuple[str, Any]:
     """("ok", Answer), ("error", message) or ("refused", message): through QueryService like /sparql, the
     answer serialised in `result_format` (SELECT, ASK) or `graph_format` (CONSTRUCT, DESCRIBE) and parsed back."""
-    query = test.query_text()
-    form = inspect(query, test.base_iri).form or "SELECT"
-    fmt = "csv" if test.kind == "csv" else graph_format if form in ("CONSTRUCT", "DESCRIBE") else result_format
+    view = service.over(test.dataset())
     try:
-        result = service.over(test.dataset()).run(query, fmt)
-    except QueryError as error:
+        checked = view.check(test.query_text())
+        fmt = "csv" if test.kind == "csv" else graph_format if checked.form in ("CONSTRUCT", "DESCRIBE") \
+            else result_format
+        result = view.run(checked, fmt)
+    except Problem as error:
         return ("refused" if error.status == 403 else "error"), f"{error.status} {error.message}"
     if fmt == "csv":
         return "ok", Answer(text=result.body.decode("utf-8"))

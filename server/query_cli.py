@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from nato_kg import formats
-from nato_kg.engine.stored_queries import CatalogueError, ParameterError, load_catalogue
+from nato_kg.engine.stored_queries import load_catalogue
+from nato_kg.errors import Problem, SetupError
 from nato_kg.namespaces import prefixes
 from nato_kg.settings import Settings
 
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         catalogue = load_catalogue(settings.data_dir / "queries")
-    except CatalogueError as error:
+    except SetupError as error:
         print(f"kg query: {error}", file=sys.stderr)
         return 2
     if args.list:
@@ -50,8 +51,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         values = dict(_split(p) for p in args.param)
         try:
             text = catalogue[args.name].bind(values, settings.base_iri)
-        except ParameterError as error:
-            print(f"kg query: {error}", file=sys.stderr)
+        except Problem as error:
+            print(f"kg query: {error.message}", file=sys.stderr)
             return 2
     else:
         known = ", ".join(catalogue)
@@ -60,18 +61,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         body, form = _ask(text, args.format, replace(settings, backend_url=args.endpoint or settings.backend_url))
-    except QueryFailed as failure:
-        print(f"kg query: {failure}", file=sys.stderr)
+    except Problem as problem:
+        print(f"kg query: {problem.status}: {problem.message}", file=sys.stderr)
         return 1
     if args.format == TABLE and form in ("SELECT", "ASK"):
         print(render_table(json.loads(body), settings.base_iri))
     else:
         sys.stdout.write(body.decode("utf-8"))
     return 0
-
-
-class QueryFailed(Exception):
-    pass
 
 
 def _wire_format(fmt: str, form: str) -> str:
@@ -83,16 +80,13 @@ def _wire_format(fmt: str, form: str) -> str:
 def _ask(text: str, fmt: str, settings: Settings) -> tuple[bytes, str]:
     """Through the same QueryService as the web: policy and limits, then our store or (--endpoint) theirs."""
     from nato_kg.data.store import graph_names
-    from nato_kg.engine.query_service import QueryError, QueryService
+    from nato_kg.engine.query_service import QueryService
 
     graphs = [settings.graph_iri(name) for name in graph_names(settings.data_dir)]
     service = QueryService(replace(settings, query_processes=1), graphs)
     try:
-        form = service.inspect(text).form or "SELECT"
-        result = service.run(text, _wire_format(fmt, form))
-        return result.body, form
-    except QueryError as error:
-        raise QueryFailed(f"{error.status}: {error.message}") from None
+        query = service.check(text)
+        return service.run(query, _wire_format(fmt, query.form)).body, query.form
     finally:
         service.close()
 

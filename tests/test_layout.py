@@ -14,7 +14,7 @@ SOURCE = ROOT / "server"  # the folder that installs as nato_kg
 # Lower layers never import higher ones: data ← engine ← web ← serving ← commands. The shared tables and the
 # settings sit below them all; the commands (`kg ...`) sit above them all.
 LAYERS = {"base": 0, "data": 1, "engine": 2, "web": 3, "serving": 4, "commands": 5}
-BASE = {"settings", "namespaces", "formats", "memo"}
+BASE = {"settings", "namespaces", "formats", "errors", "memo"}
 COMMANDS = {"cli", "query_cli", "validation", "passages"}
 WEB_FRAMEWORKS = ("flask", "werkzeug", "a2wsgi", "gunicorn", "uvicorn", "uvicorn_worker")
 

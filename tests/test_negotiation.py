@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from nato_kg.errors import Problem
 from nato_kg.formats import FORMATS, GRAPH_FORMATS, RESULT_FORMATS, formats_for, kind_of, media_type
-from nato_kg.web.negotiation import NegotiationError, negotiate
+from nato_kg.web.negotiation import negotiate
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
@@ -15,7 +16,7 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,imag
 def test_the_format_table() -> None:
     assert RESULT_FORMATS == ("json", "xml", "csv", "tsv")
     assert GRAPH_FORMATS == ("ttl", "nt", "jsonld", "rdfxml")
-    assert set(FORMATS) == {*RESULT_FORMATS, *GRAPH_FORMATS, "html"}
+    assert set(FORMATS) == {*RESULT_FORMATS, *GRAPH_FORMATS, "nq", "html"}
     assert len({f.media_type for f in FORMATS.values()}) == len(FORMATS)  # one media type names one format
     assert len({f.extension for f in FORMATS.values()}) == len(FORMATS)
     assert media_type("ttl") == "text/turtle; charset=utf-8"
@@ -78,6 +79,6 @@ def test_the_format_parameter_wins_over_accept(form: str, param: str, expected: 
 ])
 def test_mistakes_are_400_or_406_with_the_choices(form: str, accept: str | None, param: str | None, status: int,
                                                    message: str) -> None:
-    with pytest.raises(NegotiationError) as error:
+    with pytest.raises(Problem) as error:
         negotiate(form, accept, param)
     assert (error.value.status, error.value.message) == (status, message)

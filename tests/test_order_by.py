@@ -19,8 +19,10 @@ import pytest
 from support.servers import RunningServer, start_server, stop_server
 from support.sparql_order import in_order, order_key
 
+from nato_kg.engine.messages import QueryRequest
 from nato_kg.engine.order_by import total_order
 from nato_kg.engine.query_process import evaluate
+from nato_kg.errors import Problem
 from nato_kg.namespaces import prefixes
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -38,9 +40,9 @@ WHOLE_GRAPH = [
 
 
 def run(store: ox.Store, query: str) -> list[dict[str, Any]]:
-    status, *answer = evaluate(store, query, "json", {"union": True}, 64 << 20, prefixes("http://127.0.0.1:8000/"))
-    assert status == "ok", answer
-    return json.loads(answer[0])["results"]["bindings"]
+    answer = evaluate(store, QueryRequest(query, "json", "http://127.0.0.1:8000/", union=True), 64 << 20,
+                      prefixes("http://127.0.0.1:8000/"))
+    return json.loads(bytes(answer))["results"]["bindings"]
 
 
 def column(rows: list[dict[str, Any]], name: str) -> list[dict[str, Any] | None]:
@@ -162,8 +164,10 @@ def test_a_syntax_error_after_order_by_keeps_its_position():
     query = "SELECT * WHERE { ?s ?p ?o } ORDER BY ?o LIMIT x"
     with pytest.raises(SyntaxError) as engine:
         ox.Store().query(query)
-    status, code, message = evaluate(ox.Store(), query, "json", {}, 1 << 20, {})
-    assert (status, code) == ("error", 400) and str(engine.value).split(":")[0] in message, message
+    with pytest.raises(Problem) as problem:
+        evaluate(ox.Store(), QueryRequest(query, "json", "http://127.0.0.1:8000/"), 1 << 20, {})
+    message = problem.value.message
+    assert problem.value.status == 400 and str(engine.value).split(":")[0] in message, message
     assert "error at 1:48" in message  # the client's text, not the rewritten one
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nato_kg.engine.policy import MAX_DEPTH, PolicyError, QueryPolicy, inspect
+from nato_kg.engine.policy import MAX_DEPTH, QueryPolicy, inspect
+from nato_kg.errors import Problem
 
 BASE = "http://127.0.0.1:8000/"
 HELD = [f"{BASE}graph/{name}" for name in ("article", "ontology", "wikidata")]
@@ -15,7 +16,7 @@ POLICY = QueryPolicy(BASE, HELD, [WIKIDATA])
 
 
 def refusal(query: str, **graphs: list[str]) -> tuple[int, str]:
-    with pytest.raises(PolicyError) as error:
+    with pytest.raises(Problem) as error:
         POLICY.check(query, graphs.get("default", ()), graphs.get("named", ()))
     return error.value.status, error.value.message
 

@@ -23,7 +23,8 @@ from rdflib.compare import isomorphic
 from support.golden import golden_text
 
 from nato_kg.data.store import load_dataset, native_store
-from nato_kg.engine.stored_queries import ParameterError, load_catalogue
+from nato_kg.engine.stored_queries import load_catalogue
+from nato_kg.errors import Problem
 from nato_kg.settings import PROJECT_ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -162,7 +163,7 @@ def test_typed_parameters_check_their_values(tmp_path):
         ({"n": "1", "x": "1,5"}, "parameter 'x' must be a decimal number, not '1,5'"),
         ({}, "parameter 'n' (integer) is required: a count"),
     ]:
-        with pytest.raises(ParameterError) as error:
+        with pytest.raises(Problem) as error:
             typed.bind(values, "http://127.0.0.1:8000/")
         assert str(error.value) == message
 
@@ -185,14 +186,14 @@ def test_the_header_is_read_and_iri_parameters_bound_first_in_the_where_pattern(
     assert "VALUES (?speaker) { (<http://127.0.0.1:8000/id/sergei-lavrov>) }" in query.bind(
         {"speaker": "kg:sergei-lavrov"}, base)
     assert "VALUES (?speaker) { (<https://example.org/x>) }" in query.bind({"speaker": "https://example.org/x"}, base)
-    with pytest.raises(ParameterError) as error:
+    with pytest.raises(Problem) as error:
         query.bind({"speaker": "kg:a> } ?s ?p ?o . { <b"}, base)
     assert str(error.value).startswith("parameter 'speaker' must be an IRI")
 
 
 def test_a_query_without_parameters_is_run_as_written():
     assert CATALOGUE["cq6-poisoning"].bind({}, "http://127.0.0.1:8000/") == CATALOGUE["cq6-poisoning"].text
-    with pytest.raises(ParameterError) as error:
+    with pytest.raises(Problem) as error:
         CATALOGUE["cq6-poisoning"].bind({"victim": "x"}, "http://127.0.0.1:8000/")
     assert str(error.value) == "unknown parameter 'victim' for stored query 'cq6-poisoning' (parameters: none)"
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import pyoxigraph as ox
+import pytest
 
+from nato_kg.engine.messages import QueryRequest
 from nato_kg.engine.query_process import evaluate
+from nato_kg.errors import Problem
 
 
 def answer(query: str) -> str:
-    status, code, message = evaluate(ox.Store(), query, "json", {}, 1 << 20, {})
-    assert (status, code) == ("error", 400)
-    return message
+    with pytest.raises(Problem) as problem:
+        evaluate(ox.Store(), QueryRequest(query, "json", "http://127.0.0.1:8000/"), 1 << 20, {})
+    assert problem.value.status == 400
+    return problem.value.message
 
 
 def test_the_issue_example_shows_the_line_and_a_caret(client):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from nato_kg.data.store import source_files
+from nato_kg.errors import SetupError
 from nato_kg.settings import Settings
 
 STORE_SUBDIR = "oxigraph"
@@ -32,10 +33,6 @@ def fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-class StoreError(Exception):
-    """The on-disk store cannot be used as it is; the message says why and what to run."""
-
-
 def _rebuild_hint(settings: Settings) -> str:
     return f"rebuild it from the Turtle files: kg serve --store {settings.store_dir} --rebuild-store"
 
@@ -44,7 +41,7 @@ def ensure_store(settings: Settings) -> bool:
     """Build the on-disk store unless it matches the source files; True when it was (re)built.
 
     A store on a folder this process may not write (read-only mount, another owner) is served as it is if it
-    was built from these files. A store whose files differ from what was built is refused (StoreError)."""
+    was built from these files. A store whose files differ from what was built is refused (SetupError)."""
     assert settings.store_dir is not None
     root = settings.store_dir
     wanted = fingerprint(settings)
@@ -53,7 +50,7 @@ def ensure_store(settings: Settings) -> bool:
         lock = (root / ".lock").open("w")
     except OSError as error:
         if not _built_from(root, wanted):
-            raise StoreError(f"cannot build the store in {root} ({error.strerror}) and no store built from these "
+            raise SetupError(f"cannot build the store in {root} ({error.strerror}) and no store built from these "
                              "files is there; build it where it can be written, or choose another --store") from None
         verify(settings)  # served read-only, as it is
         return False
@@ -93,7 +90,7 @@ def _checksums(store_dir: Path) -> dict[str, str]:
 
 
 def verify(settings: Settings) -> None:
-    """Compare the store's files with the checksums taken when it was built; StoreError names the first damage.
+    """Compare the store's files with the checksums taken when it was built; SetupError names the first damage.
     RocksDB checks a block only when it reads it, so a damaged block would otherwise surface in some query."""
     assert settings.store_dir is not None
     root = settings.store_dir
@@ -102,18 +99,18 @@ def verify(settings: Settings) -> None:
         if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
             raise ValueError("not a map of file names to checksums")
     except (OSError, ValueError):
-        raise StoreError(f"the store in {root} has no readable record of its checksums (built by an older version, "
+        raise SetupError(f"the store in {root} has no readable record of its checksums (built by an older version, "
                          f"or damaged); {_rebuild_hint(settings)}") from None
     try:
         found = _checksums(root / STORE_SUBDIR)
     except OSError as error:
-        raise StoreError(f"the store in {root} cannot be read ({error.strerror}); {_rebuild_hint(settings)}") from None
+        raise SetupError(f"the store in {root} cannot be read ({error.strerror}); {_rebuild_hint(settings)}") from None
     for name, digest in recorded.items():
         if name not in found:
-            raise StoreError(f"the store in {root} is damaged: {STORE_SUBDIR}/{name} is missing; "
+            raise SetupError(f"the store in {root} is damaged: {STORE_SUBDIR}/{name} is missing; "
                              f"{_rebuild_hint(settings)}")
         if found[name] != digest:
-            raise StoreError(f"the store in {root} is damaged: {STORE_SUBDIR}/{name} differs from when it was "
+            raise SetupError(f"the store in {root} is damaged: {STORE_SUBDIR}/{name} differs from when it was "
                              f"built; {_rebuild_hint(settings)}")
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, URIRef
 
+from nato_kg.errors import SetupError
 from nato_kg.settings import Settings
 
 SHAPES_FILE = "shapes.ttl"
@@ -28,10 +29,6 @@ WIKIDATA_LINKS_FILE = "wikidata-links.ttl"
 class SourceFile:
     path: Path
     graph: str  # short name of the named graph: article, ontology or wikidata
-
-
-class SourceError(Exception):
-    """A data file or folder that cannot be served, said in one line that names it and what to do."""
 
 
 def source_files(data_dir: Path) -> list[SourceFile]:
@@ -46,14 +43,14 @@ def source_files(data_dir: Path) -> list[SourceFile]:
             mode = source.path.stat().st_mode  # follows links: a broken one raises
         except FileNotFoundError:
             if not source.path.is_symlink():  # removed since it was listed (an editor saving it)
-                raise SourceError(f"{source.path} disappeared while the data was being read") from None
-            raise SourceError(f"{source.path} is a broken symbolic link (to {os.readlink(source.path)}); "
-                              "point it at a Turtle file or remove it") from None
+                raise SetupError(f"{source.path} disappeared while the data was being read") from None
+            raise SetupError(f"{source.path} is a broken symbolic link (to {os.readlink(source.path)}); "
+                             "point it at a Turtle file or remove it") from None
         except OSError as error:
-            raise SourceError(f"{source.path} cannot be read: {error.strerror}") from None
+            raise SetupError(f"{source.path} cannot be read: {error.strerror}") from None
         if not stat.S_ISREG(mode):
-            raise SourceError(f"{source.path} is not a regular file ({_file_kind(mode)}); it was not opened: "
-                              "replace it with a Turtle file or remove it")
+            raise SetupError(f"{source.path} is not a regular file ({_file_kind(mode)}); it was not opened: "
+                             "replace it with a Turtle file or remove it")
     return files
 
 
@@ -67,30 +64,30 @@ def _file_kind(mode: int) -> str:
 
 def check_sources(settings: Settings) -> list[SourceFile]:
     """Everything start-up needs from the files, checked before any process loads them: graph/ holds Turtle
-    (unless allow_empty_graph), every file is a regular, readable file that parses. Raises SourceError."""
+    (unless allow_empty_graph), every file is a regular, readable file that parses. Raises SetupError."""
     data_dir = settings.data_dir
     if not data_dir.is_dir():
-        raise SourceError(f"the data folder {data_dir} does not exist; give --data-dir the folder that holds "
-                          "graph/ and ontology/")
+        raise SetupError(f"the data folder {data_dir} does not exist; give --data-dir the folder that holds "
+                         "graph/ and ontology/")
     files = source_files(data_dir)
     if not settings.allow_empty_graph:
         graph_dir = data_dir / "graph"
         if not graph_dir.is_dir():
-            raise SourceError(f"{graph_dir} does not exist, so there is no data to serve; give --data-dir the "
-                              "folder that holds graph/ (or --allow-empty-graph to serve none)")
+            raise SetupError(f"{graph_dir} does not exist, so there is no data to serve; give --data-dir the "
+                             "folder that holds graph/ (or --allow-empty-graph to serve none)")
         if not any(source.graph != "ontology" for source in files):
-            raise SourceError(f"{graph_dir} holds no .ttl file, so there is no data to serve; add the Turtle "
-                              "files (or --allow-empty-graph to serve none)")
+            raise SetupError(f"{graph_dir} holds no .ttl file, so there is no data to serve; add the Turtle "
+                             "files (or --allow-empty-graph to serve none)")
     for source in files:
         try:
             for _ in ox.parse(path=str(source.path), format=ox.RdfFormat.TURTLE, base_iri=settings.base_iri):
                 pass
         except SyntaxError as error:
-            raise SourceError(f"{source.path}:{error.lineno}:{error.offset}: not valid Turtle: {error.msg}; "
-                              "fix the file (`kg validate` checks them all)") from None
+            raise SetupError(f"{source.path}:{error.lineno}:{error.offset}: not valid Turtle: {error.msg}; "
+                             "fix the file (`kg validate` checks them all)") from None
         except OSError as error:
-            raise SourceError(f"{source.path} cannot be read ({error.strerror or error}); check the file and "
-                              "its permissions") from None
+            raise SetupError(f"{source.path} cannot be read ({error.strerror or error}); check the file and "
+                             "its permissions") from None
     return files
 
 

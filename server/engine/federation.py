@@ -42,6 +42,7 @@ from importlib import metadata
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from nato_kg.engine.policy import QueryInfo, inspect
+from nato_kg.errors import Problem
 from nato_kg.settings import Settings
 
 log = logging.getLogger("kg.federation")
@@ -82,13 +83,6 @@ def routes(settings: Settings) -> dict[str, str]:
 def call_time_limit(settings: Settings) -> float:
     """One SERVICE call's limit: the configured one, but always well inside the query's own."""
     return max(0.1, min(settings.service_timeout_s, 0.8 * settings.query_timeout_s))
-
-
-class RemoteError(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass
@@ -167,17 +161,18 @@ class ServiceRelay:
             seen[(endpoint, message)] = None
         return tuple(seen)
 
-    def explain(self, status: int, message: str, call: Call) -> tuple[int, str]:
+    def explain(self, problem: Problem, call: Call) -> Problem:
         """Why a query of `call` failed: the relay's own reason if a SERVICE call failed it, else the engine's
         message with the relay IRIs put back as the endpoints they stand for."""
+        message = problem.message
         for iri, failed_status, reason in reversed(call.failures):
             if iri in message:
-                return failed_status, reason
+                return Problem(failed_status, reason)
         for index, endpoint in enumerate(call.nested):
             message = message.replace(f"{call.prefix}n{index}", endpoint)
         for index, endpoint in enumerate(self.endpoints):
             message = message.replace(f"{call.prefix}{index}", endpoint)
-        return status, message
+        return Problem(problem.status, message, problem.cause)
 
     def close(self) -> None:
         self._server.shutdown()
@@ -208,11 +203,11 @@ class ServiceRelay:
         started = time.monotonic()
         try:
             content_type, body = self._fetch(url, query, accept)
-        except RemoteError as error:
-            message = f"SERVICE <{endpoint}> {error.reason}"
+        except Problem as error:  # its message says what the endpoint did: "SERVICE <endpoint> " goes in front
+            message = f"SERVICE <{endpoint}> {error.message}"
             call.failures.append((f"{call.prefix}{index}", error.status, message))
             log.warning("endpoint=%s status=%d ms=%.0f query=%s error=%s", shown, error.status,
-                        (time.monotonic() - started) * 1000, digest, error.reason)
+                        (time.monotonic() - started) * 1000, digest, error.message)
             return error.status, "text/plain; charset=utf-8", message.encode("utf-8")
         log.info("endpoint=%s status=200 ms=%.0f bytes=%d query=%s", shown,
                  (time.monotonic() - started) * 1000, len(body), digest)
@@ -245,7 +240,7 @@ class ServiceRelay:
             if response.status != 200:  # redirects included: a SERVICE call goes where it was allowed, or nowhere
                 detail = response.read(500).decode("utf-8", "replace").strip().splitlines()
                 shown = f": {detail[0][:300]}" if detail else ""
-                raise RemoteError(502, f"answered {response.status} {response.reason}{shown}")
+                raise Problem(502, f"answered {response.status} {response.reason}{shown}")
             chunks, size = [], 0
             while True:
                 if sock is not None:
@@ -255,15 +250,15 @@ class ServiceRelay:
                     break
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise RemoteError(502, f"sent more than {self.max_bytes // MB} MB, the limit for one SERVICE "
-                                           "answer; ask it for less (a LIMIT, fewer variables)")
+                    raise Problem(502, f"sent more than {self.max_bytes // MB} MB, the limit for one SERVICE "
+                                  "answer; ask it for less (a LIMIT, fewer variables)")
                 chunks.append(chunk)
             return response.getheader("Content-Type") or "application/sparql-results+json", b"".join(chunks)
         except TimeoutError:
-            raise RemoteError(504, f"did not answer within {self.timeout_s:g} s, the time limit for one SERVICE "
-                                   "call; try again later, or ask it for less") from None
+            raise Problem(504, f"did not answer within {self.timeout_s:g} s, the time limit for one SERVICE "
+                          "call; try again later, or ask it for less") from None
         except (OSError, http.client.HTTPException) as error:
-            raise RemoteError(502, f"could not be reached: {type(error).__name__}: {error}") from None
+            raise Problem(502, f"could not be reached: {type(error).__name__}: {error}") from None
         finally:
             conn.close()
 

@@ -20,6 +20,7 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
+from nato_kg.errors import Problem
 from nato_kg.memo import BytesMemo, text_size
 from nato_kg.namespaces import resolve
 
@@ -65,15 +66,6 @@ _GAP_ONLY = re.compile(_GAP)
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-
-
-class PolicyError(Exception):
-    """The query is refused before it runs; `status` is the HTTP status, `message` says why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -232,30 +224,30 @@ class QueryPolicy:
 
     def check(self, query: str, default_graph_uris: Sequence[str] = (),
               named_graph_uris: Sequence[str] = ()) -> QueryInfo:
-        """The query's facts, or PolicyError naming what is refused."""
+        """The query's facts, or Problem naming what is refused."""
         info = inspect(query, self.base_iri)
         if info.update_keyword:
-            raise PolicyError(403, f"this endpoint is read-only: SPARQL Update ({info.update_keyword}) "
-                                   "is not accepted")
+            raise Problem(403, f"this endpoint is read-only: SPARQL Update ({info.update_keyword}) "
+                          "is not accepted")
         if info.depth > MAX_DEPTH:
-            raise PolicyError(400, f"the query nests brackets {info.depth} deep; the limit is {MAX_DEPTH}")
+            raise Problem(400, f"the query nests brackets {info.depth} deep; the limit is {MAX_DEPTH}")
         if info.raw_depth > MAX_RAW_DEPTH:
-            raise PolicyError(400, f"the query text nests brackets {info.raw_depth} deep (counting those in "
-                                   f"strings and comments too); the limit is {MAX_RAW_DEPTH}")
+            raise Problem(400, f"the query text nests brackets {info.raw_depth} deep (counting those in "
+                          f"strings and comments too); the limit is {MAX_RAW_DEPTH}")
         for target in self.refused_services(info):
             allowed = ", ".join(f"<{s}>" for s in sorted(self.allowed_services)) or "none"
             shown = f"<{target}>" if target else "with a variable, relative or unknown-prefix target"
-            raise PolicyError(403, f"SERVICE {shown} is not allowed (every SERVICE in the text is checked, even "
-                                   f"in a comment or string); allowed: {allowed}, and any SERVICE with an IRI "
-                                   "inside one of their blocks (such as wikibase:label), which they evaluate")
+            raise Problem(403, f"SERVICE {shown} is not allowed (every SERVICE in the text is checked, even "
+                          f"in a comment or string); allowed: {allowed}, and any SERVICE with an IRI "
+                          "inside one of their blocks (such as wikibase:label), which they evaluate")
         for clause, graphs in (("FROM", info.from_graphs), ("FROM NAMED", info.from_named),
                                ("default-graph-uri", default_graph_uris),
                                ("named-graph-uri", named_graph_uris)):
             for graph in graphs:
                 if graph not in self.held_graphs:
                     held = ", ".join(f"<{g}>" for g in sorted(self.held_graphs))
-                    raise PolicyError(403, f"{clause} <{graph}> is refused: this endpoint reads no files "
-                                           f"and fetches nothing; it holds the graphs {held}")
+                    raise Problem(403, f"{clause} <{graph}> is refused: this endpoint reads no files "
+                                  f"and fetches nothing; it holds the graphs {held}")
         return info
 
     def refused_services(self, info: QueryInfo) -> list[str | None]:
@@ -267,4 +259,4 @@ class QueryPolicy:
         return [target for target, ok in zip(info.services, passed, strict=True) if not ok]
 
 
-__all__ = ["FORMS", "MAX_DEPTH", "PolicyError", "QueryInfo", "QueryPolicy", "inspect"]
+__all__ = ["FORMS", "MAX_DEPTH", "QueryInfo", "QueryPolicy", "inspect"]

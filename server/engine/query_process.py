@@ -5,13 +5,14 @@ time limit is the parent's SIGKILL, and the memory limit is RLIMIT_AS set here a
 (an allocation past it aborts this process, never the server). The answer is serialised completely before
 it is sent, so the parent never starts a 200 that could break off half-way.
 
-Protocol on the pipe: the parent sends `(query, fmt, options)`; the child answers `("ok", body)` or
-`("error", status, message)`. Only small tuples and one bytes object cross the pipe. `options["scratch"]`
-(QueryService.over, for the W3C test suites) names files to answer this one query over instead of the store.
+The messages on the pipe are server/engine/messages.py's: a QueryRequest in, the answer's bytes or a Problem
+out. A request's `scratch` (QueryService.over, for the W3C test suites) names files to answer this one query
+over instead of the store.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import resource
@@ -25,14 +26,13 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from nato_kg.engine.messages import QueryRequest, ScratchDataset, receive_request, send_answer, send_problem
 from nato_kg.engine.order_by import total_order
+from nato_kg.errors import Problem
+from nato_kg.formats import FORMATS
 from nato_kg.namespaces import prefixes as namespaces
 from nato_kg.settings import Settings
 
-RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
-                  "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
-GRAPH_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD,
-                 "rdfxml": ox.RdfFormat.RDF_XML}
 MB = 1024 * 1024
 STORAGE_FAULTS = ("Corruption:", "IO error:")  # how RocksDB's errors begin
 
@@ -41,28 +41,19 @@ class ResultTooLarge(Exception):
     pass
 
 
-class _CappedBuffer:
+class _CappedBuffer(io.BytesIO):
     """A binary writer that refuses to grow past `limit` bytes (so a huge answer stops early)."""
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
-        self.size = 0
-        self.parts: list[bytes] = []
         self.overflowed = False
 
-    def write(self, data: bytes) -> int:
-        self.size += len(data)
-        if self.size > self.limit:
+    def write(self, data: Any) -> int:
+        if self.tell() + len(data) > self.limit:
             self.overflowed = True
             raise ResultTooLarge
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> bytes:
-        return b"".join(self.parts)
+        return super().write(data)
 
 
 def open_store(settings: Settings) -> ox.Store:
@@ -76,12 +67,12 @@ def open_store(settings: Settings) -> ox.Store:
     return native_store(load_dataset(settings))
 
 
-def scratch_store(dataset: dict[str, Any]) -> ox.Store:
-    """A store holding only the files `dataset` names, for one query: {"default": [file, ...], "named":
-    [(graph IRI, file), ...]}, each file parsed with its own file: IRI as base. The W3C test suites' data
-    (conformance/) is answered this way through the same process and serialisers as the served graph."""
+def scratch_store(dataset: ScratchDataset) -> ox.Store:
+    """A store holding only the files `dataset` names, for one query, each file parsed with its own file: IRI as
+    base. The W3C test suites' data (conformance/) is answered this way through the same process and serialisers
+    as the served graph."""
     store = ox.Store()
-    for graph, path in [(None, p) for p in dataset.get("default", ())] + list(dataset.get("named", ())):
+    for graph, path in [(None, p) for p in dataset.default] + list(dataset.named):
         store.load(path=path, base_iri=Path(path).as_uri(), to_graph=ox.NamedNode(graph) if graph else None)
     return store
 
@@ -127,44 +118,47 @@ def run_query(store: ox.Store, query: str, kwargs: dict[str, Any], rewrite: bool
     return results
 
 
-def evaluate(store: ox.Store, query: str, fmt: str, options: dict[str, Any], max_bytes: int,
-             prefixes: dict[str, str], rewrite: bool = True) -> tuple[Any, ...]:
-    """One query, answered as ("ok", body) or ("error", status, message)."""
-    kwargs: dict[str, Any] = {"base_iri": options.get("base_iri")}
-    if options.get("default_graph") is not None:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in options["default_graph"]]
-    if options.get("named_graphs") is not None:
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in options["named_graphs"]]
-    kwargs["use_default_graph_as_union"] = bool(options.get("union"))
+def evaluate(store: ox.Store, request: QueryRequest, max_bytes: int, prefixes: dict[str, str],
+             rewrite: bool = True) -> memoryview:
+    """One query's whole answer, serialised in the request's format; raises Problem."""
+    kwargs: dict[str, Any] = {"base_iri": request.base_iri,
+                              "use_default_graph_as_union": request.union}
+    if request.default_graphs is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+    if request.named_graphs is not None:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+    fmt = FORMATS[request.fmt]
     out = _CappedBuffer(max_bytes)
     try:
-        results = run_query(store, query, kwargs, rewrite)
+        results = run_query(store, request.text, kwargs, rewrite)
         if isinstance(results, ox.QueryTriples):
-            if fmt not in GRAPH_FORMATS:
-                return ("error", 406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt}' is for "
-                                      "SELECT and ASK; use ttl, nt, jsonld or rdfxml")
-            ox.serialize(_distinct(results), out, GRAPH_FORMATS[fmt], prefixes=prefixes if fmt == "ttl" else None)
+            if fmt.kind != "graph":  # the service checked the form; this is the engine's word on it
+                raise Problem(406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt.name}' is for "
+                              "SELECT and ASK; use ttl, nt, jsonld or rdfxml")
+            ox.serialize(_distinct(results), out, fmt.writer, prefixes=prefixes if fmt.name == "ttl" else None)
         else:
-            if fmt not in RESULT_FORMATS:
-                return ("error", 406, f"a SELECT or ASK query answers a result table; format '{fmt}' is for "
-                                      "graphs; use json, xml, csv or tsv")
-            results.serialize(out, RESULT_FORMATS[fmt])
+            if fmt.kind != "results":
+                raise Problem(406, f"a SELECT or ASK query answers a result table; format '{fmt.name}' is for "
+                              "graphs; use json, xml, csv or tsv")
+            results.serialize(out, fmt.writer)
+    except Problem:
+        raise
     except SyntaxError as error:
-        return ("error", 400, syntax_error(query, error))
+        raise Problem(400, syntax_error(request.text, error)) from None
     except MemoryError:
-        return ("error", 503, "the query needed more memory than its limit allows")
+        raise Problem(503, "the query needed more memory than its limit allows") from None
     except Exception as error:  # pyoxigraph wraps errors from our writer, a SERVICE call or evaluation
         if out.overflowed:
-            return ("error", 503, f"the answer is larger than the {max_bytes // MB} MB limit; "
-                                  "add a LIMIT or ask for fewer variables")
+            raise Problem(503, f"the answer is larger than the {max_bytes // MB} MB limit; "
+                          "add a LIMIT or ask for fewer variables") from None
         if isinstance(error, RuntimeError) and str(error).startswith(STORAGE_FAULTS):
             # RocksDB found a damaged block or could not read its files: the server's fault, not the query's.
-            return ("error", 500, "the store is damaged, so this query cannot be answered "
-                                  f"({str(error).split(' in /')[0]}); the operator must rebuild it "
-                                  "(kg serve --store DIR --rebuild-store)")
-        return ("error", 502 if isinstance(error, OSError) else 400,
-                f"the query failed: {type(error).__name__}: {error}")
-    return ("ok", out.getvalue())
+            raise Problem(500, "the store is damaged, so this query cannot be answered "
+                          f"({str(error).split(' in /')[0]}); the operator must rebuild it "
+                          "(kg serve --store DIR --rebuild-store)") from None
+        raise Problem(502 if isinstance(error, OSError) else 400,
+                      f"the query failed: {type(error).__name__}: {error}") from None
+    return out.getbuffer()
 
 
 def _distinct(triples: ox.QueryTriples) -> Iterator[ox.Triple]:
@@ -185,15 +179,19 @@ def serve_queries(conn: Connection, settings: Settings) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            query, fmt, options = conn.recv()
+            request = receive_request(conn)
         except (EOFError, OSError):
             return  # the parent is gone
         try:
-            target = store if options.get("scratch") is None else scratch_store(options["scratch"])
+            target = store if request.scratch is None else scratch_store(request.scratch)
+            answer = evaluate(target, request, max_bytes, prefixes, settings.order_by_rewrite)
         except (OSError, SyntaxError, ValueError) as error:  # a test's data file missing or unreadable
-            conn.send(("error", 400, f"the scratch dataset did not load: {error}"))
-            continue
-        conn.send(evaluate(target, query, fmt, options, max_bytes, prefixes, settings.order_by_rewrite))
+            send_problem(conn, Problem(400, f"the scratch dataset did not load: {error}"))
+        except Problem as problem:
+            send_problem(conn, problem)
+        else:
+            send_answer(conn, answer)
+            answer.release()
 
 
 def _exit_with_parent() -> None:

@@ -29,8 +29,10 @@ from typing import Any
 
 from nato_kg import formats
 from nato_kg.engine.federation import ServiceRelay
-from nato_kg.engine.policy import PolicyError, QueryInfo, QueryPolicy
+from nato_kg.engine.messages import Answer, QueryBackend, QueryRequest, ScratchDataset, receive_reply, send_request
+from nato_kg.engine.policy import QueryInfo, QueryPolicy
 from nato_kg.engine.remote_backend import RemoteEndpoint
+from nato_kg.errors import Problem
 from nato_kg.settings import Settings
 
 log = logging.getLogger("kg.queries")
@@ -44,31 +46,29 @@ class QueryResult:
     service_failures: tuple[tuple[str, str], ...] = ()  # (endpoint, why) of SERVICE SILENT calls that failed
 
 
-class QueryError(Exception):
-    """A query that cannot be answered; `status` is the HTTP status, `message` says why, for a person.
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query the policy has let through, with the dataset it was checked against: what QueryService.run
+    takes, so a query is checked once however many steps (negotiation, ETag, the run) look at it."""
 
-    `cause` names a failure of ours rather than the client's (a dead query process: time-limit, memory-limit,
-    stack-overflow, engine-panic, killed, exited) for the access log and the server log."""
+    text: str
+    info: QueryInfo
+    default_graphs: tuple[str, ...] = ()  # the protocol's default-graph-uri
+    named_graphs: tuple[str, ...] = ()  # and named-graph-uri
 
-    def __init__(self, status: int, message: str, cause: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.cause = cause
+    @property
+    def form(self) -> str:
+        return self.info.form or "SELECT"  # no form found: the engine reports the syntax error
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The short names of the formats this query's answer can be given in."""
+        return formats.formats_for(self.form)
 
 
 def query_digest(query: str | None) -> str:
     """The short name a query goes by in the logs."""
     return hashlib.sha256(query.encode("utf-8")).hexdigest()[:12] if query else "-"
-
-
-@dataclass(frozen=True)
-class ScratchDataset:
-    """Files a query is answered over instead of the served graph: a W3C test's dataset (conformance/)."""
-
-    base_iri: str  # the query's base: its own file: IRI
-    default: tuple[str, ...] = ()  # files whose triples make the default graph
-    named: tuple[tuple[str, str], ...] = ()  # (graph IRI, file): the named graphs, the only graphs held
 
 
 class _Process:
@@ -123,7 +123,7 @@ class _Process:
             return "engine-panic", _panic_message(list(self.stderr_tail)) or "SIGABRT with no message"
         return "exited", f"signal {-code}" if code < 0 else f"exit code {code}"
 
-    def wait_ready(self, timeout_s: float) -> bool:
+    def wait_ready(self, timeout_s: float) -> bool:  # the process's first message, once its store is loaded
         try:
             return self.conn.poll(timeout_s) and self.conn.recv()[0] == "ready"
         except (EOFError, OSError):
@@ -164,7 +164,7 @@ def _panic_message(lines: list[str]) -> str | None:
     return None
 
 
-def _death_error(cause: str, detail: str, settings: Settings) -> QueryError:
+def _death_error(cause: str, detail: str, settings: Settings) -> Problem:
     """What the client is told when its query's process died, by cause."""
     messages = {
         "memory-limit": (503, f"the query needed more than the {settings.query_memory_mb} MB memory limit and "
@@ -179,7 +179,7 @@ def _death_error(cause: str, detail: str, settings: Settings) -> QueryError:
         "exited": (503, f"the query's process ended unexpectedly ({detail}); try again"),
     }
     status, message = messages[cause]
-    return QueryError(status, message, cause)
+    return Problem(status, message, cause)
 
 
 class ProcessPool:
@@ -246,8 +246,8 @@ class ProcessPool:
             try:
                 process = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise QueryError(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
-                                      "try again shortly") from None
+                raise Problem(503, f"all {self.size} query processes stayed busy for {timeout_s:g} s; "
+                              "try again shortly") from None
             if not process.died_while_idle():
                 return process
             self._replace_dead(process)
@@ -262,33 +262,34 @@ class ProcessPool:
     # Deaths the query did not cause: it is run once more on a fresh process rather than answered 503.
     NOT_THE_QUERYS_FAULT = frozenset({"killed", "exited"})
 
-    def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+    def run(self, request: QueryRequest, timeout_s: float) -> Answer:
+        """The answer from an idle query process; raises Problem (the query's, or a dead process's)."""
         try:
             return self._run_once(request, timeout_s)
-        except QueryError as error:
+        except Problem as error:
             if error.cause not in self.NOT_THE_QUERYS_FAULT:
                 raise
             log.warning("a query process died under a query (%s); the query runs once more on a fresh one",
                         error.cause)
             return self._run_once(request, timeout_s)
 
-    def _run_once(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+    def _run_once(self, request: QueryRequest, timeout_s: float) -> Answer:
         process = self._take(max(timeout_s, self.TAKE_S))
         # The limit counts from here: time spent waiting for a free process must not get a healthy process
         # killed for a query it has barely started.
         deadline = time.monotonic() + timeout_s
         niced = False
         try:
-            process.conn.send(request)
+            send_request(process.conn, request)
             if not process.conn.poll(min(self.LONG_QUERY_S, timeout_s)):
                 # A long query yields the CPU to short ones (other clients' queries, pages) on a busy machine.
                 niced = process.set_niceness(self.LONG_QUERY_NICENESS)
             if not process.conn.poll(max(0.0, deadline - time.monotonic())):
                 self._replace(process)
-                raise QueryError(503, f"the query exceeded the {timeout_s:g} s time limit and was stopped; "
-                                      "narrow it down (a LIMIT, fewer joins, more specific patterns)",
-                                 "time-limit")
-            reply: tuple[Any, ...] = process.conn.recv()
+                raise Problem(503, f"the query exceeded the {timeout_s:g} s time limit and was stopped; "
+                              "narrow it down (a LIMIT, fewer joins, more specific patterns)",
+                              "time-limit")
+            reply = receive_reply(process.conn)
         except (EOFError, OSError):
             cause, detail = process.death()
             self._replace(process)
@@ -297,6 +298,8 @@ class ProcessPool:
             self._replace(process)  # cannot be given its priority back: a fresh one takes its place
         else:
             self._idle.put(process)
+        if isinstance(reply, Problem):
+            raise reply
         return reply
 
     def unavailable(self) -> int:
@@ -368,8 +371,7 @@ class QueryService:
         self.held_graphs = tuple(sorted(held_graphs))
         self.policy = QueryPolicy(settings.base_iri, self.held_graphs, settings.allowed_service_endpoints)
         # Where queries are answered: our own query processes, or another SPARQL server (--backend).
-        self.pool: ProcessPool | RemoteEndpoint = (RemoteEndpoint(settings) if settings.backend_url
-                                                   else ProcessPool(settings))
+        self.pool: QueryBackend = RemoteEndpoint(settings) if settings.backend_url else ProcessPool(settings)
         atexit.register(self.pool.close)
         # SERVICE calls from our query processes go through this process's loopback relay (server/engine/federation.py):
         # our User-Agent, a per-call time limit and clear errors. A remote backend makes its own calls.
@@ -391,58 +393,56 @@ class QueryService:
         view.scratch = dataset
         return view
 
-    def inspect(self, query: str, default_graph_uris: Sequence[str] = (),
-                named_graph_uris: Sequence[str] = ()) -> QueryInfo:
-        """The policy's verdict (raises QueryError when refused) and the facts negotiation needs."""
+    def check(self, query: str, default_graph_uris: Sequence[str] = (),
+              named_graph_uris: Sequence[str] = ()) -> CheckedQuery:
+        """The query, let through by the policy (raises Problem when refused), with the facts negotiation needs."""
         if len(query.encode("utf-8")) > self.settings.max_query_bytes:
-            raise QueryError(413, f"the query is longer than the {self.settings.max_query_bytes} byte limit")
+            raise Problem(413, f"the query is longer than the {self.settings.max_query_bytes} byte limit")
         if "\x00" in query:
-            raise QueryError(400, "the query contains a NUL character")
-        try:
-            return self.policy.check(query, default_graph_uris, named_graph_uris)
-        except PolicyError as error:
-            raise QueryError(error.status, error.message) from None
+            raise Problem(400, "the query contains a NUL character")
+        info = self.policy.check(query, default_graph_uris, named_graph_uris)
+        return CheckedQuery(query, info, tuple(default_graph_uris), tuple(named_graph_uris))
 
-    def run(self, query: str, fmt: str, *, default_graph_uris: Sequence[str] = (),
-            named_graph_uris: Sequence[str] = ()) -> QueryResult:
-        """Answer `query` in format `fmt` (a short name: json, xml, csv, tsv, ttl, nt, jsonld, rdfxml).
+    def run(self, query: CheckedQuery | str, fmt: str) -> QueryResult:
+        """Answer a query in format `fmt` (a short name: json, xml, csv, tsv, ttl, nt, jsonld, rdfxml). A query
+        given as text is checked here; a CheckedQuery, by check(), is not checked again.
 
-        Raises QueryError with the HTTP status and a message for the client."""
-        info = self.inspect(query, default_graph_uris, named_graph_uris)
-        form = info.form or "SELECT"  # no form found: the engine reports the syntax error
-        if fmt not in formats.formats_for(form):
-            raise QueryError(406, f"format '{fmt}' does not fit this {form} query; use one of: "
-                                  f"{', '.join(formats.formats_for(form))}")
-        options: dict[str, Any] = {"base_iri": self.settings.base_iri}
-        if default_graph_uris or named_graph_uris:  # the protocol's dataset overrides FROM / FROM NAMED
-            options["default_graph"] = list(default_graph_uris)
-            options["named_graphs"] = list(named_graph_uris)
-        else:  # the union of the named graphs, unless the query names its own dataset
-            options["union"] = not (info.from_graphs or info.from_named)
-        if self.scratch is not None:  # loaded by the query process for this query; its own default graph
-            options["scratch"] = {"default": self.scratch.default, "named": self.scratch.named}
-            options["union"] = False
+        Raises Problem with the HTTP status and a message for the client."""
+        if isinstance(query, str):
+            query = self.check(query)
+        if fmt not in query.formats:
+            raise Problem(406, f"format '{fmt}' does not fit this {query.form} query; use one of: "
+                          f"{', '.join(query.formats)}")
+        info = query.info
+        union = not (query.default_graphs or query.named_graphs or info.from_graphs or info.from_named)
+        request = QueryRequest(
+            query.text, fmt, self.settings.base_iri,
+            # the protocol's dataset overrides FROM / FROM NAMED; with none, the union of the named graphs, unless
+            # the query names its own dataset
+            *((query.default_graphs, query.named_graphs) if query.default_graphs or query.named_graphs
+              else (None, None)),
+            union=union and self.scratch is None,  # a scratch dataset has its own default graph
+            scratch=self.scratch)
         failures: tuple[tuple[str, str], ...] = ()
         started = time.monotonic()
         try:
             if self.relay is None or not info.services:
-                reply = self.pool.run((query, fmt, options), self.settings.query_timeout_s)
+                answer = self.pool.run(request, self.settings.query_timeout_s)
             else:
                 with self.relay.call() as call:
-                    relayed = self.relay.rewrite(query, info, call)
-                    reply = self.pool.run((relayed, fmt, options), self.settings.query_timeout_s)
-                    if reply[0] != "ok":
-                        reply = ("error", *self.relay.explain(reply[1], reply[2], call))
+                    relayed = replace(request, text=self.relay.rewrite(query.text, info, call))
+                    try:
+                        answer = self.pool.run(relayed, self.settings.query_timeout_s)
+                    except Problem as problem:
+                        raise self.relay.explain(problem, call) from None
                     failures = self.relay.failures(call)
-        except QueryError as error:
-            if error.cause:  # ours, not the client's: the server log says which query and why
-                log.error("query %s failed (%s): %s", query_digest(query), error.cause, error.message)
+        except Problem as problem:
+            if problem.cause:  # ours, not the client's: the server log says which query and why
+                log.error("query %s failed (%s): %s", query_digest(query.text), problem.cause, problem.message)
             raise
         finally:
             _spent.seconds = getattr(_spent, "seconds", 0.0) + time.monotonic() - started
-        if reply[0] != "ok":
-            raise QueryError(reply[1], reply[2])
-        return QueryResult(reply[1], formats.media_type(fmt), form, failures)
+        return QueryResult(answer.body, formats.media_type(fmt), query.form, failures)
 
     def state(self) -> dict[str, Any]:
         return self.pool.state()
@@ -453,4 +453,4 @@ class QueryService:
             self.relay.close()
 
 
-__all__ = ["ProcessPool", "QueryError", "QueryResult", "QueryService", "ScratchDataset", "query_digest"]
+__all__ = ["CheckedQuery", "ProcessPool", "QueryResult", "QueryService", "query_digest"]

@@ -19,12 +19,14 @@ from typing import Any
 from nato_kg import formats
 from nato_kg.data.store import graph_names, load_dataset, native_store
 from nato_kg.engine.federation import user_agent
+from nato_kg.engine.messages import Answer, QueryRequest
 from nato_kg.engine.order_by import total_order
+from nato_kg.errors import Problem
 from nato_kg.settings import Settings
 
 
 class RemoteEndpoint:
-    """Stands where the query-process pool stands in QueryService: run(request, timeout) -> reply tuple."""
+    """A QueryBackend (server/engine/messages.py) that stands where the query-process pool stands in QueryService."""
 
     def __init__(self, settings: Settings) -> None:
         assert settings.backend_url
@@ -34,18 +36,17 @@ class RemoteEndpoint:
         self._lock = threading.Lock()
         self.requests = self.failures = 0
 
-    def run(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
-        query, fmt, options = request
+    def run(self, request: QueryRequest, timeout_s: float) -> Answer:
+        query = request.text
         if self.settings.order_by_rewrite:  # the backend may be an Oxigraph with the same comparator
             query = total_order(query)
-        default = options.get("default_graph")
-        named = options.get("named_graphs")
-        if default is None and options.get("union"):
-            default, named = self.graphs, self.graphs
-        fields: list[tuple[str, str]] = [("query", f"BASE <{options['base_iri']}>\n{query}")]
+        default, named = request.default_graphs, request.named_graphs
+        if default is None and request.union:
+            default, named = tuple(self.graphs), tuple(self.graphs)
+        fields: list[tuple[str, str]] = [("query", f"BASE <{request.base_iri}>\n{query}")]
         fields += [("default-graph-uri", g) for g in default or ()]
         fields += [("named-graph-uri", g) for g in named or ()]
-        wanted = formats.FORMATS[fmt].media_type
+        wanted = formats.FORMATS[request.fmt].media_type
         http = urllib.request.Request(
             self.url, data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": wanted,
@@ -59,21 +60,21 @@ class RemoteEndpoint:
         except urllib.error.HTTPError as error:
             detail = error.read(2000).decode("utf-8", "replace").strip()
             status = error.code if 400 <= error.code < 500 else 502
-            return self._failed(status, f"the backend {self.url} answered {error.code}: {detail}")
+            raise self._failed(status, f"the backend {self.url} answered {error.code}: {detail}") from None
         except TimeoutError:
-            return self._failed(504, f"the backend {self.url} did not answer within the {timeout_s:g} s limit")
+            raise self._failed(504, f"the backend {self.url} did not answer within the {timeout_s:g} s limit") from None
         except (urllib.error.URLError, OSError) as error:
-            return self._failed(502, f"the backend {self.url} cannot be reached: {error}")
+            raise self._failed(502, f"the backend {self.url} cannot be reached: {error}") from None
         if len(body) > self.settings.max_result_mb * 1024 * 1024:
-            return self._failed(503, f"the answer is larger than the {self.settings.max_result_mb} MB limit")
+            raise self._failed(503, f"the answer is larger than the {self.settings.max_result_mb} MB limit")
         if got != wanted:
-            return self._failed(502, f"the backend {self.url} answered {got} instead of {wanted}")
-        return ("ok", body)
+            raise self._failed(502, f"the backend {self.url} answered {got} instead of {wanted}")
+        return Answer(body)
 
-    def _failed(self, status: int, message: str) -> tuple[Any, ...]:
+    def _failed(self, status: int, message: str) -> Problem:
         with self._lock:
             self.failures += 1
-        return ("error", status, message)
+        return Problem(status, message)
 
     def state(self) -> dict[str, Any]:
         return {"backend": self.url, "requests": self.requests, "failures": self.failures}

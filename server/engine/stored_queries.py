@@ -31,6 +31,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from nato_kg.engine.policy import tokens
+from nato_kg.errors import Problem, SetupError
 from nato_kg.namespaces import query_prefixes
 
 log = logging.getLogger("kg.catalogue")
@@ -43,14 +44,6 @@ _PARAM = re.compile(
 
 _PREFIXED_NAME = re.compile(r"^([A-Za-z][\w.-]*)?:([^/].*)?$")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-
-
-class CatalogueError(ValueError):
-    """A stored query's header is malformed; the message names the file and the line."""
-
-
-class ParameterError(ValueError):
-    """A parameter value is missing or not of its type; the message names the parameter."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +74,8 @@ class StoredQuery:
         unknown = sorted(set(values) - {p.name for p in self.parameters})
         if unknown:
             known = ", ".join(p.name for p in self.parameters) or "none"
-            raise ParameterError(f"unknown parameter '{unknown[0]}' for stored query '{self.name}' (parameters: "
-                                 f"{known})")
+            raise Problem(400, f"unknown parameter '{unknown[0]}' for stored query '{self.name}' (parameters: "
+                          f"{known})")
         if not self.parameters:
             return self.text
         prefixes = query_prefixes(self.text, base_iri)
@@ -90,7 +83,7 @@ class StoredQuery:
         for param in self.parameters:
             raw = values.get(param.name, param.default)
             if raw is None or raw == "":
-                raise ParameterError(f"parameter '{param.name}' ({param.type}) is required: {param.description}")
+                raise Problem(400, f"parameter '{param.name}' ({param.type}) is required: {param.description}")
             terms.append(str(_term(param, raw, prefixes)))
         names = " ".join(f"?{p.name}" for p in self.parameters)
         values_clause = f"VALUES ({names}) {{ ({' '.join(terms)}) }}"
@@ -114,8 +107,8 @@ def _where_group_start(text: str) -> int | None:
 
 
 def _term(param: Parameter, raw: str, prefixes: Mapping[str, str]) -> ox.NamedNode | ox.Literal:
-    def wrong(expected: str) -> ParameterError:
-        return ParameterError(f"parameter '{param.name}' must be {expected}, not {raw[:100]!r}")
+    def wrong(expected: str) -> Problem:
+        return Problem(400, f"parameter '{param.name}' must be {expected}, not {raw[:100]!r}")
 
     try:
         if param.type == "iri":
@@ -138,9 +131,7 @@ def _term(param: Parameter, raw: str, prefixes: Mapping[str, str]) -> ox.NamedNo
                 raise wrong("true or false")
             return ox.Literal(raw.lower(), datatype=ox.NamedNode(_XSD + "boolean"))
         return ox.Literal(raw)
-    except (ValueError, InvalidOperation) as error:
-        if isinstance(error, ParameterError):
-            raise
+    except (ValueError, InvalidOperation):
         expected = {"iri": "an IRI", "integer": "an integer", "decimal": "a decimal number",
                     "date": "a date (YYYY-MM-DD)"}[param.type]
         raise wrong(expected) from None
@@ -154,15 +145,15 @@ def parse_stored_query(path: Path) -> StoredQuery:
         if match:
             header.setdefault(match[1].lower(), []).append(match[2].strip())
         elif line.startswith("#+"):
-            raise CatalogueError(f"{path.name}:{number}: header line not of the form '#+ key: value'")
+            raise SetupError(f"{path.name}:{number}: header line not of the form '#+ key: value'")
     if "title" not in header:
-        raise CatalogueError(f"{path.name}: no '#+ title:' line")
+        raise SetupError(f"{path.name}: no '#+ title:' line")
     params = []
     for raw in header.get("param", []):
         m = _PARAM.match(raw)
         if not m or m["type"] not in PARAM_TYPES:
-            raise CatalogueError(f"{path.name}: bad parameter '{raw}' (want: name type [= default] [-- doc];"
-                                 f" types: {', '.join(PARAM_TYPES)})")
+            raise SetupError(f"{path.name}: bad parameter '{raw}' (want: name type [= default] [-- doc];"
+                             f" types: {', '.join(PARAM_TYPES)})")
         params.append(Parameter(m["name"], m["type"], m["default"], (m["doc"] or "").strip()))
     tags = tuple(t.strip() for line in header.get("tags", []) for t in line.split(",") if t.strip())
     return StoredQuery(
@@ -177,7 +168,7 @@ def parse_stored_query(path: Path) -> StoredQuery:
 
 
 def load_catalogue(queries_dir: Path) -> dict[str, StoredQuery]:
-    """Every stored query, by name (the file name without `.rq`), in name order; CatalogueError if one is bad."""
+    """Every stored query, by name (the file name without `.rq`), in name order; SetupError if one is bad."""
     return {q.name: q for q in (parse_stored_query(p) for p in sorted(queries_dir.glob("*.rq")))}
 
 
@@ -194,6 +185,6 @@ def _tolerant_catalogue(queries_dir: Path, stamp: tuple[object, ...]) -> dict[st
     for path in sorted(queries_dir.glob("*.rq")):
         try:
             catalogue[path.stem] = parse_stored_query(path)
-        except CatalogueError as error:
+        except SetupError as error:
             log.error("stored query left out: %s", error)
     return catalogue

@@ -15,25 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nato_kg.errors import Problem
+
 WINDOW_S = 60.0  # the budget's window: query-seconds per minute
 HEAVY_S = 1.0  # a client that has used more query time than this in the window never takes the last process
-
-
-class Refused(Exception):
-    """Not admitted: `status` (429 or 503), a message for a person, and the seconds to wait before retrying."""
-
-    def __init__(self, status: int, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = max(1, math.ceil(retry_after_s))
 
 
 @dataclass
@@ -101,10 +92,10 @@ class QueryGate:
         if queries + client.waiting >= self.per_client:
             self.refused["concurrency"] += 1
             oldest = min((start for start, capped in client.running.values() if capped), default=now)
-            raise Refused(429, f"too many queries at once from {address}: {queries} running and "
-                               f"{client.waiting} waiting; at most {self.per_client} may run or wait at a time "
-                               "(per server worker); wait for one to finish",
-                          self.time_limit_s - (now - oldest))
+            raise Problem(429, f"too many queries at once from {address}: {queries} running and "
+                          f"{client.waiting} waiting; at most {self.per_client} may run or wait at a time "
+                          "(per server worker); wait for one to finish",
+                          retry_after_s=self.time_limit_s - (now - oldest))
         used = client.used(now)
         if used >= self.seconds_per_minute:
             self.refused["budget"] += 1
@@ -115,12 +106,12 @@ class QueryGate:
                 if over < 0:
                     retry = end + WINDOW_S - now
                     break
-            raise Refused(429, f"{address} has used {used:.1f} s of query time in the last minute; the limit is "
-                               f"{self.seconds_per_minute:g} s per minute (per server worker); wait and try "
-                               "again", retry)
+            raise Problem(429, f"{address} has used {used:.1f} s of query time in the last minute; the limit is "
+                          f"{self.seconds_per_minute:g} s per minute (per server worker); wait and try "
+                          "again", retry_after_s=retry)
 
     async def enter(self, address: str, capped: bool = True) -> Ticket:
-        """A ticket to run, or Refused. `capped` requests (queries) count against the client's limits; pages are
+        """A ticket to run, or Problem. `capped` requests (queries) count against the client's limits; pages are
         only queued fairly."""
         self._loop = asyncio.get_running_loop()
         now = time.monotonic()
@@ -132,8 +123,8 @@ class QueryGate:
             self._check_limits(address, client, now)
         if len(self._waiters) >= self.max_waiting:
             self.refused["queue_full"] += 1
-            raise Refused(503, f"all {self.slots} query processes are busy and {self.max_waiting} requests are "
-                               "waiting; try again shortly", self.time_limit_s / 2)
+            raise Problem(503, f"all {self.slots} query processes are busy and {self.max_waiting} requests are "
+                          "waiting; try again shortly", retry_after_s=self.time_limit_s / 2)
         ticket = Ticket(address, number, capped)
         waiter = _Waiter(ticket, asyncio.get_running_loop().create_future())
         self._waiters.append(waiter)
@@ -152,8 +143,8 @@ class QueryGate:
             if isinstance(error, asyncio.CancelledError):
                 raise
             self.refused["waited_too_long"] += 1
-            raise Refused(503, f"all {self.slots} query processes stayed busy for {self.max_wait_s:g} s; try "
-                               "again shortly", self.time_limit_s / 2) from None
+            raise Problem(503, f"all {self.slots} query processes stayed busy for {self.max_wait_s:g} s; try "
+                          "again shortly", retry_after_s=self.time_limit_s / 2) from None
         return ticket
 
     def leave(self, ticket: Ticket, query_seconds: float | None = None) -> None:

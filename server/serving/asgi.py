@@ -18,7 +18,8 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from nato_kg.engine.query_service import ProcessPool
-from nato_kg.serving.admission import QueryGate, Refused
+from nato_kg.errors import Problem
+from nato_kg.serving.admission import QueryGate
 from nato_kg.serving.request_head import PEER, REFUSED, BoundedHttpToolsProtocol
 from nato_kg.serving.response_cache import CACHED_PATHS, ResponseCache
 from nato_kg.settings import Settings
@@ -73,7 +74,7 @@ class Front:
         assert self.gate is not None
         try:
             ticket = await self.gate.enter(self.client_address(scope), capped=kind == "query")
-        except Refused as refused:
+        except Problem as refused:
             return await self._refuse(scope, send, scope["path"], refused.status, refused.message + "\n",
                                       retry_after=refused.retry_after)
         spent: list[float] = []

@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
-from nato_kg.data.disk_store import StoreError
-from nato_kg.data.store import SourceError, check_sources
+from nato_kg.data.store import check_sources
+from nato_kg.errors import SetupError
 from nato_kg.serving.asgi import create_asgi_app
 from nato_kg.serving.request_head import BoundedHttpToolsProtocol
 from nato_kg.settings import Settings
@@ -100,18 +100,14 @@ def _build_store_in_a_child(settings: Settings) -> bool:
         return child.submit(ensure_store, settings).result()
 
 
-class PortInUse(Exception):
-    pass
-
-
 def check_port(settings: Settings) -> None:
     """Bind the address as gunicorn will (SO_REUSEADDR), then let it go: a port another server holds is said in
     one line now, not after gunicorn's five retries and a traceback."""
     try:
         infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise PortInUse(f"cannot listen on {settings.host}: {error.strerror}; give --host an address of this "
-                        "machine") from None
+        raise SetupError(f"cannot listen on {settings.host}: {error.strerror}; give --host an address of this "
+                         "machine") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -119,9 +115,9 @@ def check_port(settings: Settings) -> None:
             probe.bind(address)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise PortInUse(f"port {settings.port} on {settings.host} is already in use (another kg serve?); "
-                                "stop that server or choose another --port") from None
-            raise PortInUse(f"cannot listen on {settings.host}:{settings.port}: {error.strerror}") from None
+                raise SetupError(f"port {settings.port} on {settings.host} is already in use (another kg serve?); "
+                                 "stop that server or choose another --port") from None
+            raise SetupError(f"cannot listen on {settings.host}:{settings.port}: {error.strerror}") from None
 
 
 def serve(settings: Settings) -> int:
@@ -132,7 +128,7 @@ def serve(settings: Settings) -> int:
             check_port(settings)
         if settings.store_dir is not None and _build_store_in_a_child(settings):
             logging.getLogger("kg.store").info("built the on-disk store in %s", settings.store_dir)
-    except (SourceError, StoreError, PortInUse) as error:
+    except SetupError as error:
         print(f"kg serve: {error}", file=sys.stderr)
         return 1
     if settings.dev:

@@ -9,7 +9,8 @@ from flask import Flask, jsonify
 from nato_kg.data.disk_store import ensure_store, fingerprint
 from nato_kg.data.store import graph_names
 from nato_kg.engine.policy import verdicts as policy_verdicts
-from nato_kg.engine.query_service import QueryError, QueryService
+from nato_kg.engine.query_service import QueryService
+from nato_kg.errors import Problem
 from nato_kg.settings import Settings
 from nato_kg.web import access_log, overview, protocol, stored_query_api, ui
 from nato_kg.web.html import security_headers
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def health():  # type: ignore[no-untyped-def]
         try:
             count = triples()
-        except QueryError as error:
+        except Problem as error:
             return jsonify(status="unavailable", store=store_kind, error=error.message), 503
         cache = app_state.response_cache  # registered by the serving layer's front; none under --dev
         gate = app_state.query_gate  # likewise

@@ -10,6 +10,7 @@ from functools import lru_cache
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from nato_kg.errors import Problem
 from nato_kg.formats import FORMATS, formats_for, kind_of
 
 # Other media types clients send for the same formats (SPARQLWrapper, YASGUI, curl users, older tools).
@@ -31,20 +32,13 @@ _PARAM_ALIASES: dict[str, dict[str, str]] = {
 
 
 
-class NegotiationError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def negotiate(form: str, accept: str | None, format_param: str | Sequence[str] | None = None, *,
               html: bool = False) -> str:
     """The short name of the format to answer in: `format=` first, then `Accept`, then the default.
 
     `format=` may be given more than once if every value names the same format (SPARQLWrapper sends
     `format=tsv&format=text/tab-separated-values`); empty values are ignored.
-    Raises NegotiationError: 400 for an unknown or conflicting `format=`, 406 when nothing offered is acceptable.
+    Raises Problem: 400 for an unknown or conflicting `format=`, 406 when nothing offered is acceptable.
     """
     names = formats_for(form) + (("html",) if html else ())
     aliases = _ALIASES[kind_of(form)]
@@ -55,7 +49,7 @@ def negotiate(form: str, accept: str | None, format_param: str | Sequence[str] |
             chosen.setdefault(_format_name(form, value, names), value)
     if len(chosen) > 1:
         given = " and ".join(f"'{v}' ({n})" for n, v in chosen.items())
-        raise NegotiationError(400, f"'format' names different formats: {given}; give one")
+        raise Problem(400, f"'format' names different formats: {given}; give one")
     if chosen:
         return next(iter(chosen))
     if not accept or not accept.strip():
@@ -65,8 +59,8 @@ def negotiate(form: str, accept: str | None, format_param: str | Sequence[str] |
         return names[0]
     best = (_best_match_remembered if len(accept) <= 1024 else _best_match)(accept, offered)
     if best is None:
-        raise NegotiationError(406, f"no acceptable format for this {form} query in Accept: {accept[:200]}; "
-                                    f"this endpoint offers {', '.join(offered)}")
+        raise Problem(406, f"no acceptable format for this {form} query in Accept: {accept[:200]}; "
+                      f"this endpoint offers {', '.join(offered)}")
     return aliases.get(best) or _by_media_type(best, names) or names[0]
 
 
@@ -82,12 +76,12 @@ def _format_name(form: str, value: str, names: tuple[str, ...]) -> str:
     if name is None:
         other = "graph" if kind == "results" else "results"
         if _name_in(other, value.strip().lower(), formats_for("CONSTRUCT" if other == "graph" else "SELECT")):
-            raise NegotiationError(406, f"format '{value}' does not fit this {form} query; use one of: "
-                                        f"{', '.join(names)}")
-        raise NegotiationError(400, f"unknown format '{value}'; use one of: {', '.join(names)}")
+            raise Problem(406, f"format '{value}' does not fit this {form} query; use one of: "
+                          f"{', '.join(names)}")
+        raise Problem(400, f"unknown format '{value}'; use one of: {', '.join(names)}")
     if name not in names:
-        raise NegotiationError(406, f"format '{value}' does not fit this {form} query; use one of: "
-                                    f"{', '.join(names)}")
+        raise Problem(406, f"format '{value}' does not fit this {form} query; use one of: "
+                      f"{', '.join(names)}")
     return name
 
 
@@ -138,4 +132,4 @@ def _by_media_type(media: str, names: tuple[str, ...]) -> str | None:
     return next((n for n in names if FORMATS[n].media_type == media), None)
 
 
-__all__ = ["NegotiationError", "for_browser", "negotiate", "prefers_html"]
+__all__ = ["for_browser", "negotiate", "prefers_html"]

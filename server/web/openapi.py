@@ -72,7 +72,7 @@ def openapi_document(catalogue: Mapping[str, StoredQuery], forms: Mapping[str, s
         "parameters": [
             {"name": "query", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1}},
             {"name": "format", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": [n for n in formats.FORMATS if n != "html"]}},
+             "schema": {"type": "string", "enum": [*formats.RESULT_FORMATS, *formats.GRAPH_FORMATS]}},
         ],
         "responses": {**_responses("SELECT"), "200": {
             "description": "The answer, in the negotiated format.",

@@ -17,7 +17,8 @@ from flask import Blueprint, Flask, Response, g, redirect, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from nato_kg import formats
-from nato_kg.engine.query_service import QueryError
+from nato_kg.engine.query_service import CheckedQuery
+from nato_kg.errors import Problem
 from nato_kg.web import negotiation, service_description
 from nato_kg.web.state import state
 
@@ -52,9 +53,9 @@ def _parse_form(raw: bytes, where: str) -> list[tuple[str, str]]:
         return parse_qsl(raw.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict",
                          max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError:
-        raise QueryError(400, f"the {where} is not valid UTF-8 (percent-encode the query as UTF-8)") from None
+        raise Problem(400, f"the {where} is not valid UTF-8 (percent-encode the query as UTF-8)") from None
     except ValueError:
-        raise QueryError(400, f"the {where} has more than {MAX_FIELDS} parameters") from None
+        raise Problem(400, f"the {where} has more than {MAX_FIELDS} parameters") from None
 
 
 def _read_params() -> dict[str, list[str]]:
@@ -65,21 +66,21 @@ def _read_params() -> dict[str, list[str]]:
         mimetype = request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()
         if mimetype == SPARQL_UPDATE:  # an `update=` parameter is refused by the view, wherever it is sent
-            raise QueryError(403, READ_ONLY)
+            raise Problem(403, READ_ONLY)
         if charset not in ("utf-8", "utf8", "us-ascii"):
-            raise QueryError(415, f"charset={charset} is not accepted; send the query as UTF-8")
+            raise Problem(415, f"charset={charset} is not accepted; send the query as UTF-8")
         if mimetype == FORM:
             pairs += _parse_form(request.get_data(cache=True), "request body")
         elif mimetype == SPARQL_QUERY:
             try:
                 body_query = request.get_data(cache=True).decode("utf-8")
             except UnicodeDecodeError:
-                raise QueryError(400, "the query in the request body is not valid UTF-8") from None
+                raise Problem(400, "the query in the request body is not valid UTF-8") from None
         else:  # RDF bodies too: there is no Graph Store here to write to, so the media type is what is wrong
             shown = mimetype or "no Content-Type"
-            raise QueryError(415, f"POST with {shown} is not accepted; the accepted request media types are "
-                                  f"{FORM} (query=...) and {SPARQL_QUERY} (the query as the body); this "
-                                  "endpoint is read-only (no Graph Store writes)")
+            raise Problem(415, f"POST with {shown} is not accepted; the accepted request media types are "
+                          f"{FORM} (query=...) and {SPARQL_QUERY} (the query as the body); this "
+                          "endpoint is read-only (no Graph Store writes)")
     params: dict[str, list[str]] = {}
     for key, value in pairs:
         params.setdefault(key, []).append(value)
@@ -91,7 +92,7 @@ def _read_params() -> dict[str, list[str]]:
 def _one(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name, [])
     if len(values) > 1:
-        raise QueryError(400, f"'{name}' is given {len(values)} times; give it once")
+        raise Problem(400, f"'{name}' is given {len(values)} times; give it once")
     return values[0] if values else None
 
 
@@ -107,28 +108,31 @@ def sparql() -> Response:
         return _preflight()
     params = _read_params()
     if "update" in params:
-        raise QueryError(403, READ_ONLY)
+        raise Problem(403, READ_ONLY)
     query = _one(params, "query")
     format_param = params.get("format", [])  # repeats that name one format are fine (negotiation.negotiate)
     is_get = request.method in ("GET", "HEAD")
     if query is None:
         if is_get and set(params) <= {"format"}:
             return _service_description(format_param)
-        raise QueryError(400, "no query: give the SPARQL query as the 'query' parameter, or POST it with "
-                              f"Content-Type {SPARQL_QUERY}")
-    return respond(query, format_param, params.get("default-graph-uri", []), params.get("named-graph-uri", []),
-                   html=is_get)
+        raise Problem(400, "no query: give the SPARQL query as the 'query' parameter, or POST it with "
+                      f"Content-Type {SPARQL_QUERY}")
+    g.kg_query = query  # before the check: a refused query is named in the access log too
+    checked = state().service.check(query, params.get("default-graph-uri", []), params.get("named-graph-uri", []))
+    return respond(checked, format_param, html=is_get)
 
 
-def respond(query: str, format_param: str | Sequence[str] | None, default_graphs: Sequence[str] = (),
-            named_graphs: Sequence[str] = (), *, html: bool = False) -> Response:
-    """Check, negotiate and answer one query: what /sparql and the stored queries have in common.
+def respond(query: CheckedQuery | str, format_param: str | Sequence[str] | None, *, html: bool = False) -> Response:
+    """Negotiate and answer one query (checked here if given as text): what /sparql, the stored queries and the
+    linked-data documents have in common.
 
     A GET answer carries an ETag (dataset version + format + query + dataset) and honours If-None-Match."""
-    g.kg_query = query
     service = state().service
-    info = service.inspect(query, default_graphs, named_graphs)
-    form = info.form or "SELECT"
+    if isinstance(query, str):
+        g.kg_query = query
+    checked = query if isinstance(query, CheckedQuery) else service.check(query)
+    info, form, query = checked.info, checked.form, checked.text
+    default_graphs, named_graphs = checked.default_graphs, checked.named_graphs
     fmt = negotiation.negotiate(form, request.headers.get("Accept"), format_param, html=html)
     if fmt == "html":
         return _html_page()
@@ -140,7 +144,7 @@ def respond(query: str, format_param: str | Sequence[str] | None, default_graphs
         etag = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
         if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110)
             return _cacheable(Response(status=304), etag, weak=form in GRAPH_FORMS)
-    result = service.run(query, fmt, default_graph_uris=default_graphs, named_graph_uris=named_graphs)
+    result = service.run(checked, fmt)
     response = Response(result.body, content_type=result.media_type)
     response.vary.add("Accept")
     if result.service_failures:  # SERVICE SILENT answered without them: say so
@@ -198,14 +202,13 @@ def install(app: Flask) -> None:
         response.headers["Access-Control-Expose-Headers"] = f"ETag, Content-Type, {SERVICE_FAILURES}"
         return response
 
-    @app.errorhandler(QueryError)
-    def query_error(error: QueryError) -> Response:
+    @app.errorhandler(Problem)
+    def problem(error: Problem) -> Response:
         g.kg_failure = error.cause  # a failure of ours (a dead query process) is named in the access log
-        return error_response(error.status, error.message)
-
-    @app.errorhandler(negotiation.NegotiationError)
-    def negotiation_error(error: negotiation.NegotiationError) -> Response:
-        return error_response(error.status, error.message)
+        response = error_response(error.status, error.message)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, render_template, request
-from werkzeug.http import HTTP_STATUS_CODES
 
 from nato_kg import formats
 from nato_kg.engine.stored_queries import StoredQuery, current_catalogue
+from nato_kg.errors import Problem
 from nato_kg.settings import Settings
 from nato_kg.web.html import Namer, page_prefixes, security_headers
 from nato_kg.web.state import state
@@ -42,32 +42,20 @@ MAX_GRAPH_CHARS_SHOWN = 500_000
 # The prefixes the default query declares, in this order (kg and kgo are added in front, from the base IRI).
 DEFAULT_QUERY_PREFIXES = ("rdfs", "owl", "schema", "wd")
 
-# --- formats ----------------------------------------------------------------------------------------
-# Names and media types come from server/formats.py; only the labels a person reads are the page's own.
+# --- formats: the download links, from the one table (server/formats.py) -------------------------------
 
-@dataclass(frozen=True)
-class Download:
-    name: str  # the `format=` short name
-    label: str
-    media_type: str
+RESULT_FORMATS = tuple(formats.FORMATS[name] for name in formats.RESULT_FORMATS)
+GRAPH_FORMATS = tuple(formats.FORMATS[name] for name in formats.GRAPH_FORMATS)
 
 
-LABELS = {"json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV",
-          "ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML"}
-
-
-def downloads(names: tuple[str, ...]) -> tuple[Download, ...]:
-    return tuple(Download(n, LABELS.get(n, n.upper()), formats.FORMATS[n].media_type) for n in names)
-
-
-RESULT_FORMATS = downloads(formats.RESULT_FORMATS)
-GRAPH_FORMATS = downloads(formats.GRAPH_FORMATS)
-ALL_FORMATS = RESULT_FORMATS + GRAPH_FORMATS
-
-
-def formats_for(form: str) -> tuple[Download, ...]:
+def formats_for(form: str) -> tuple[formats.Format, ...]:
     """The download formats a query form supports (SELECT/ASK: result formats; the others: graph formats)."""
     return RESULT_FORMATS if formats.kind_of(form) == "results" else GRAPH_FORMATS
+
+
+def download(fmt: formats.Format) -> dict[str, str]:
+    """A download link's format as the page's script reads it."""
+    return {"name": fmt.name, "label": fmt.label, "media_type": fmt.media_type}
 
 
 # --- the stored queries -----------------------------------------------------------------------------
@@ -117,27 +105,15 @@ class Outcome:
     service_failures: list[str] = field(default_factory=list)  # why SERVICE SILENT calls gave nothing
 
 
-@dataclass
-class PageError:
-    status: int
-    message: str
-
-    @property
-    def reason(self) -> str:
-        return HTTP_STATUS_CODES.get(self.status, "Error")
-
-
-def run_query(query: str, namer: Namer) -> Outcome | PageError:
+def run_query(query: str, namer: Namer) -> Outcome | Problem:
     """Run the query through the shared query service and turn its answer into something to render."""
     service = state().service
-    from nato_kg.engine.query_service import QueryError  # imported late: the app imports this module first
-
     started = time.perf_counter()
     try:
-        form = service.inspect(query).form or "SELECT"  # the policy's cached tokenizer: microseconds
-        result = service.run(query, "json" if formats.kind_of(form) == "results" else "ttl")
-    except QueryError as exc:
-        return PageError(int(exc.status), str(exc.message))
+        checked = service.check(query)
+        result = service.run(checked, "json" if formats.kind_of(checked.form) == "results" else "ttl")
+    except Problem as problem:
+        return problem
     elapsed_ms = (time.perf_counter() - started) * 1000
 
     outcome = Outcome(form=result.form, elapsed_ms=elapsed_ms,
@@ -160,21 +136,18 @@ def run_query(query: str, namer: Namer) -> Outcome | PageError:
     return outcome
 
 
-def check_download(query: str, fmt: str) -> PageError | None:
+def check_download(query: str, fmt: str) -> Problem | None:
     """Why the endpoint would refuse this query in this format, said on the page; None when it fits."""
-    if fmt not in {f.name for f in ALL_FORMATS}:
-        return PageError(400, f"Unknown format '{fmt}'.")
-    service = state().service
-    from nato_kg.engine.query_service import QueryError
-
+    if fmt not in (*formats.RESULT_FORMATS, *formats.GRAPH_FORMATS):
+        return Problem(400, f"Unknown format '{fmt}'.")
     try:
-        form = service.inspect(query).form
-    except QueryError as exc:
-        return PageError(int(exc.status), str(exc.message))
+        form = state().service.check(query).info.form
+    except Problem as problem:
+        return problem
     if form and fmt not in formats.formats_for(form):
-        fitting = ", ".join(LABELS.get(n, n) for n in formats.formats_for(form))
-        return PageError(406, f"A {form} query cannot be given as {LABELS.get(fmt, fmt)}: choose one of "
-                              f"{fitting}, or the table on this page.")
+        fitting = ", ".join(formats.FORMATS[n].label for n in formats.formats_for(form))
+        return Problem(406, f"A {form} query cannot be given as {formats.FORMATS[fmt].label}: choose one of "
+                       f"{fitting}, or the table on this page.")
     return None
 
 
@@ -197,7 +170,7 @@ def page() -> Any:
         fmt = ""
     example_name = request.args.get("example")
     status = 200
-    outcome: Outcome | PageError | None = None
+    outcome: Outcome | Problem | None = None
     selected = None
 
     if query is not None and fmt:
@@ -210,14 +183,14 @@ def page() -> Any:
             outcome = run_query(query, Namer(settings.base_iri, request.script_root,
                                              page_prefixes(settings, query),
                                              graph_terms(settings.base_iri)["labels"]))
-            if isinstance(outcome, PageError):
+            if isinstance(outcome, Problem):
                 status = outcome.status
         else:
-            outcome, status = PageError(400, "The query is empty: type one, or pick an example."), 400
+            outcome, status = Problem(400, "The query is empty: type one, or pick an example."), 400
     elif example_name is not None:
         selected = examples.get(example_name)
         if selected is None:
-            outcome, status = PageError(404, f"There is no stored query named '{example_name}'."), 404
+            outcome, status = Problem(404, f"There is no stored query named '{example_name}'."), 404
         else:
             query = example_text(selected, settings)
 
@@ -228,7 +201,7 @@ def page() -> Any:
         examples=examples,
         selected=selected,
         outcome=outcome if isinstance(outcome, Outcome) else None,
-        error=outcome if isinstance(outcome, PageError) else None,
+        error=outcome if isinstance(outcome, Problem) else None,
         downloads=[(f, endpoint_url(query or "", f.name)) for f in formats_for(outcome.form)]
         if isinstance(outcome, Outcome) else [],
         result_formats=RESULT_FORMATS,
@@ -250,8 +223,8 @@ def page_data(settings: Settings, examples: dict[str, StoredQuery]) -> dict[str,
         "baseIri": settings.base_iri,
         "prefixes": page_prefixes(settings),
         "formats": {
-            "results": [asdict(f) for f in RESULT_FORMATS],
-            "graph": [asdict(f) for f in GRAPH_FORMATS],
+            "results": [download(f) for f in RESULT_FORMATS],
+            "graph": [download(f) for f in GRAPH_FORMATS],
         },
         "examples": {name: example_text(q, settings) for name, q in examples.items()},
         "maxRows": MAX_ROWS_SHOWN,

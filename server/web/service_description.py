@@ -6,16 +6,15 @@ from collections.abc import Sequence
 
 import pyoxigraph as ox
 
-from nato_kg.engine.query_process import GRAPH_FORMATS
+from nato_kg import formats
 from nato_kg.settings import Settings
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS_NS = "http://www.w3.org/ns/formats/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-# The result and graph formats we serve, as the W3C names them.
-RESULT_FORMAT_IRIS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                      "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
-PREFIXES = {"sd": SD, "formats": FORMATS_NS, "dcterms": "http://purl.org/dc/terms/"}
+# The result and graph formats a query is answered in, as the W3C names them.
+RESULT_FORMAT_IRIS = tuple(formats.W3C_FORMATS + str(formats.FORMATS[name].w3c_name)
+                           for name in (*formats.RESULT_FORMATS, *formats.GRAPH_FORMATS))
+PREFIXES = {"sd": SD, "formats": formats.W3C_FORMATS, "dcterms": "http://purl.org/dc/terms/"}
 
 
 def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[ox.Triple]:
@@ -31,7 +30,7 @@ def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[o
         ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
         ox.Triple(service, ox.NamedNode("http://purl.org/dc/terms/title"),
                   ox.Literal("NATO expulsions knowledge graph: read-only SPARQL endpoint", language="en")),
-        *(ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS_NS + f)) for f in RESULT_FORMAT_IRIS),
+        *(ox.Triple(service, sd("resultFormat"), ox.NamedNode(f)) for f in RESULT_FORMAT_IRIS),
         ox.Triple(service, sd("defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
         ox.Triple(dataset, sd("defaultGraph"), default_graph),
@@ -51,6 +50,6 @@ def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[o
 
 def serialize(endpoint: str, settings: Settings, graphs: Sequence[str], fmt: str) -> bytes:
     """The description in one of the graph formats (short names as in server/formats.py)."""
-    data = ox.serialize(describe(endpoint, settings, graphs), format=GRAPH_FORMATS[fmt],
+    data = ox.serialize(describe(endpoint, settings, graphs), format=formats.writer(fmt),
                         prefixes=PREFIXES if fmt == "ttl" else None)
     return data or b""

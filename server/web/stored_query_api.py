@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
 
 from nato_kg import formats
-from nato_kg.engine.query_service import QueryError
-from nato_kg.engine.stored_queries import ParameterError, StoredQuery, current_catalogue
+from nato_kg.engine.stored_queries import StoredQuery, current_catalogue
+from nato_kg.errors import Problem
 from nato_kg.web import negotiation, protocol
 from nato_kg.web.html import Namer, page_prefixes, security_headers
 from nato_kg.web.openapi import openapi_document
-from nato_kg.web.query_page import MAX_ROWS_SHOWN, PageError, page_data, run_query
+from nato_kg.web.query_page import MAX_ROWS_SHOWN, page_data, run_query
 from nato_kg.web.state import state
 from nato_kg.web.ui import graph_terms
 
@@ -31,7 +31,7 @@ def catalogue() -> dict[str, StoredQuery]:
 
 
 def form_of(query_text: str) -> str:
-    return state().service.inspect(query_text).form or "SELECT"
+    return state().service.check(query_text).form
 
 
 def describe(query: StoredQuery) -> dict[str, Any]:
@@ -86,21 +86,23 @@ def run(name: str) -> Response:
     values = {key: request.args.getlist(key) for key in request.args if key != "format"}
     repeated = next((key for key, given in values.items() if len(given) > 1), None)
     if repeated:
-        raise QueryError(400, f"parameter '{repeated}' is given {len(values[repeated])} times; give it once")
+        raise Problem(400, f"parameter '{repeated}' is given {len(values[repeated])} times; give it once")
     try:
         bound = query.bind({key: given[0] for key, given in values.items()}, state().settings.base_iri)
-    except ParameterError as error:
-        if _wants_html():  # the page again, its form as filled, the message above it
-            filled = {key: given[0] for key, given in values.items()}
-            if not filled:  # first opened, a required value not yet given: just the form to fill
-                return stored_query_page(query, None, filled)
-            return stored_query_page(query, None, filled, error=str(error))
-        raise QueryError(400, str(error)) from None
-    form = form_of(bound)
+    except Problem as problem:
+        if not _wants_html():
+            raise
+        # the page again, its form as filled, the message above it
+        filled = {key: given[0] for key, given in values.items()}
+        if not filled:  # first opened, a required value not yet given: just the form to fill
+            return stored_query_page(query, None, filled)
+        return stored_query_page(query, None, filled, error=problem.message)
+    g.kg_query = bound  # before the check: a refused query is named in the access log too
+    checked = state().service.check(bound)
     fmt_param = request.args.getlist("format")
-    if negotiation.negotiate(form, request.headers.get("Accept"), fmt_param, html=True) == "html":
+    if negotiation.negotiate(checked.form, request.headers.get("Accept"), fmt_param, html=True) == "html":
         return stored_query_page(query, bound, {key: given[0] for key, given in values.items()})
-    return protocol.respond(bound, fmt_param)
+    return protocol.respond(checked, fmt_param)
 
 
 # A parameter's input, as its declared type asks (the server checks the value again: StoredQuery.bind).
@@ -125,7 +127,7 @@ def stored_query_page(query: StoredQuery, bound: str | None, given: dict[str, st
         labels = graph_terms(settings.base_iri)["labels"]
         outcome = run_query(bound, Namer(settings.base_iri, request.script_root,
                                          page_prefixes(settings, bound), labels))
-        if isinstance(outcome, PageError):
+        if isinstance(outcome, Problem):
             error, status, outcome = outcome.message, outcome.status, None
     elif error:
         status = 400

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from nato_kg.engine.query_service import QueryError
+from nato_kg.errors import Problem
 from nato_kg.web.state import state
 
 HOW_TO_GET_THE_EDITOR = ("No query editor (YASGUI) or result pictures: they need Node.js 18+ with npm: install "
@@ -116,7 +116,7 @@ def graph_terms(base_iri: str) -> dict[str, Any]:
     if app_state.graph_terms is None:
         try:
             app_state.graph_terms = _graph_terms(base_iri)
-        except QueryError:  # a page without labels is better than no page
+        except Problem:  # a page without labels is better than no page
             current_app.logger.exception("could not read the graph's labels for the pages")
             return {"labels": {}, "classes": {}, "terms": {"classes": [], "properties": []}}
     return app_state.graph_terms

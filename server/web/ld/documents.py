@@ -12,7 +12,6 @@ from flask import Response, request
 from nato_kg import formats
 from nato_kg.web import negotiation
 from nato_kg.web.ld.descriptions import LICENSE
-from nato_kg.web.query_page import GRAPH_FORMATS as GRAPH_DOWNLOADS
 
 DOCUMENT_FORMATS = (*formats.GRAPH_FORMATS, "html")  # RDF first: a client that says nothing gets Turtle
 BY_EXTENSION = {formats.FORMATS[name].extension: name for name in DOCUMENT_FORMATS}
@@ -29,7 +28,7 @@ def split_extension(path: str) -> tuple[str, str | None]:
 def negotiate(*, html: bool = True) -> str:
     """The format to answer in: `format=`, then `Accept` (q-values, wildcards), then Turtle.
 
-    Raises negotiation.NegotiationError (400 unknown format, 406 nothing acceptable)."""
+    Raises Problem (400 unknown format, 406 nothing acceptable)."""
     return negotiation.negotiate("DESCRIBE", request.headers.get("Accept"), request.args.get("format"), html=html)
 
 
@@ -40,7 +39,8 @@ def url(path: str, fmt: str) -> str:
 
 def format_links(path: str) -> list[tuple[str, str, str]]:
     """(label, URL, media type) of document `path` in each RDF format, for the page's download links."""
-    return [(f.label, url(path, f.name), f.media_type) for f in GRAPH_DOWNLOADS]
+    return [(formats.FORMATS[name].label, url(path, name), formats.FORMATS[name].media_type)
+            for name in formats.GRAPH_FORMATS]
 
 
 def finish(response: Response, path: str, fmt: str, *, negotiated: bool) -> Response:

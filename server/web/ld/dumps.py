@@ -27,9 +27,7 @@ from nato_kg.web import negotiation
 from nato_kg.web.state import state
 
 bp = Blueprint("dumps", __name__)
-N_QUADS = "application/n-quads; charset=utf-8"  # a file format only: nothing negotiates it
-DUMPS = {"ttl": formats.media_type("ttl"), "nt": formats.media_type("nt"), "nq": N_QUADS,
-         "jsonld": formats.media_type("jsonld")}
+DUMPS = {name: formats.media_type(name) for name in ("ttl", "nt", "nq", "jsonld")}
 EXTRA_PREFIXES = {"gaf": "http://groundedannotationframework.org/gaf#", "void": "http://rdfs.org/ns/void#"}
 _lock = threading.RLock()  # _cached builds under it, and building parses the files under it
 _CONTEXT = "urn:x-kg:context"  # stands for the served context's URL until a request splices it in
@@ -90,11 +88,11 @@ def build(fmt: str, context_iri: str = _CONTEXT) -> bytes:
     parsed = _sources()[0]
     if fmt == "nq":
         quads = dict.fromkeys(ox.Quad(t.subject, t.predicate, t.object, graph) for graph, ts in parsed for t in ts)
-        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+        return ox.serialize(quads, format=formats.writer("nq")) or b""
     triples = list(dict.fromkeys(t for _, ts in parsed for t in ts))  # one copy of a triple two files hold
     if fmt == "ttl":
-        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes()) or b""
-    ntriples = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+        return ox.serialize(triples, format=formats.writer("ttl"), prefixes=prefixes()) or b""
+    ntriples = ox.serialize(triples, format=formats.writer("nt")) or b""
     if fmt == "nt":
         return ntriples
     graph = Graph()

@@ -13,7 +13,6 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from nato_kg import formats
-from nato_kg.engine.query_process import GRAPH_FORMATS
 from nato_kg.namespaces import COMMON_PREFIXES, WIKIDATA_ENTITY, prefixes
 from nato_kg.web.html import select
 from nato_kg.web.ld import documents
@@ -27,7 +26,7 @@ FOAF = "http://xmlns.com/foaf/0.1/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
-EXTRA_PREFIXES = {"void": VOID, "foaf": FOAF, "formats": "http://www.w3.org/ns/formats/"}
+EXTRA_PREFIXES = {"void": VOID, "foaf": FOAF, "formats": formats.W3C_FORMATS}
 VOCABULARIES = tuple(COMMON_PREFIXES[p] for p in ("schema", "sem", "prov", "oa", "skos", "dcterms", "owl", "rdfs"))
 EXAMPLES = ("germany", "expulsion-by-germany", "statement-london-blames-moscow")
 
@@ -82,8 +81,8 @@ def describe() -> list[ox.Triple]:
         add(dataset, VOID + "vocabulary", iri(vocabulary))
     for example in EXAMPLES:
         add(dataset, VOID + "exampleResource", iri(f"{base}id/{example}"))
-    for name in ("Turtle", "N-Triples", "JSON-LD", "RDF_XML", "N-Quads"):
-        add(dataset, VOID + "feature", iri("http://www.w3.org/ns/formats/" + name))
+    for name in ("ttl", "nt", "jsonld", "rdfxml", "nq"):  # what the dumps and documents are given in
+        add(dataset, VOID + "feature", iri(formats.W3C_FORMATS + str(formats.FORMATS[name].w3c_name)))
     add(dataset, VOID + "triples", counts["triples"])
     add(dataset, VOID + "distinctSubjects", counts["subjects"])
     add(dataset, VOID + "distinctObjects", counts["objects"])
@@ -127,7 +126,7 @@ def describe() -> list[ox.Triple]:
 def void() -> Response:
     fmt = documents.negotiate(html=False)
     table = {**prefixes(state().settings.base_iri), **EXTRA_PREFIXES} if fmt == "ttl" else None
-    body = ox.serialize(describe(), format=GRAPH_FORMATS[fmt], prefixes=table) or b""
+    body = ox.serialize(describe(), format=formats.writer(fmt), prefixes=table) or b""
     response = Response(body, content_type=formats.media_type(fmt))
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     response.headers["Cache-Control"] = "public, max-age=60"
