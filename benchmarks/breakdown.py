@@ -4,7 +4,7 @@
 
 Times, in one process and one thread, the median of many calls of each layer:
   engine       pyoxigraph Store.query + serialize, in this process (the floor: what Oxigraph itself costs)
-  policy       QueryService.inspect: the safety check and form detection, no engine
+  policy       QueryService.check: the safety check and form detection, no engine
   service      QueryService.run: policy, the pipe to a query process, its engine work, the bytes back
   flask        the Flask app's test client: GET /sparql through routing, negotiation, ETag, access log
 and, over HTTP on loopback with one keep-alive connection (requests.Session), a running `kg serve`:

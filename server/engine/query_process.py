@@ -19,7 +19,6 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -135,7 +134,9 @@ def evaluate(store: ox.Store, request: QueryRequest, max_bytes: int, prefixes: d
             if fmt.kind != "graph":  # the service checked the form; this is the engine's word on it
                 raise Problem(406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt.name}' is for "
                               "SELECT and ASK; use ttl, nt, jsonld or rdfxml")
-            ox.serialize(_distinct(results), out, fmt.writer, prefixes=prefixes if fmt.name == "ttl" else None)
+            # Each triple once: a graph is a set, and Oxigraph's CONSTRUCT repeats a triple for each solution
+            # making it. (A dict keeps their order, and costs less than filtering them in a generator.)
+            ox.serialize(dict.fromkeys(results), out, fmt.writer, prefixes=prefixes if fmt.name == "ttl" else None)
         else:
             if fmt.kind != "results":
                 raise Problem(406, f"a SELECT or ASK query answers a result table; format '{fmt.name}' is for "
@@ -159,15 +160,6 @@ def evaluate(store: ox.Store, request: QueryRequest, max_bytes: int, prefixes: d
         raise Problem(502 if isinstance(error, OSError) else 400,
                       f"the query failed: {type(error).__name__}: {error}") from None
     return out.getbuffer()
-
-
-def _distinct(triples: ox.QueryTriples) -> Iterator[ox.Triple]:
-    """Each triple once: a graph is a set, and Oxigraph's CONSTRUCT repeats a triple for each solution making it."""
-    seen: set[ox.Triple] = set()
-    for triple in triples:
-        if triple not in seen:
-            seen.add(triple)
-            yield triple
 
 
 def serve_queries(conn: Connection, settings: Settings) -> None:

@@ -32,14 +32,23 @@ class _Client:
     running: dict[int, tuple[float, bool]] = field(default_factory=dict)  # ticket -> (start, capped)
     waiting: int = 0
     spent: deque[tuple[float, float]] = field(default_factory=deque)  # (end, seconds) within the window
+    # The sum of `spent`'s seconds, kept as entries come and go: a busy client has thousands of entries in the
+    # window, and summing them on every admission made each request cost more the more requests came before.
+    spent_seconds: float = 0.0
 
     def queries_running(self) -> int:
         return sum(capped for _, capped in self.running.values())
 
+    def charge(self, end: float, seconds: float) -> None:
+        self.spent.append((end, seconds))
+        self.spent_seconds += seconds
+
     def used(self, now: float) -> float:
         while self.spent and self.spent[0][0] <= now - WINDOW_S:
-            self.spent.popleft()
-        return (sum(seconds for _, seconds in self.spent)
+            self.spent_seconds -= self.spent.popleft()[1]
+        if not self.spent:
+            self.spent_seconds = 0.0  # no rounding left over from the subtractions
+        return (max(0.0, self.spent_seconds)
                 + sum(now - start for start, capped in self.running.values() if capped))
 
 
@@ -154,7 +163,7 @@ class QueryGate:
         client = self._clients[ticket.client]
         started, capped = client.running.pop(ticket.number)
         if capped:
-            client.spent.append((now, now - started if query_seconds is None else query_seconds))
+            client.charge(now, now - started if query_seconds is None else query_seconds)
         self.free += 1
         self._dispatch()
 

@@ -77,23 +77,30 @@ class Front:
         except Problem as refused:
             return await self._refuse(scope, send, scope["path"], refused.status, refused.message + "\n",
                                       retry_after=refused.retry_after)
-        spent: list[float] = []
+        left = False
 
         async def charging(message: Message) -> None:
+            nonlocal left
             if message["type"] == "http.response.start":
-                headers = []
+                headers, spent = [], None
                 for name, value in message.get("headers", []):
                     if name.lower() == _QUERY_SECONDS:
-                        spent.append(float(value))
+                        spent = float(value)
                     else:
                         headers.append((name, value))
                 message = {**message, "headers": headers}
+                # Flask answers once its query processes are back in the pool: the next waiter goes now, while
+                # this answer is being sent, so that no process idles through the hand-offs in between.
+                if not left:
+                    left = True
+                    self.gate.leave(ticket, spent)
             await send(message)
 
         try:
             await self.wsgi(scope, receive, charging)
         finally:
-            self.gate.leave(ticket, spent[0] if spent else None)
+            if not left:
+                self.gate.leave(ticket, None)
 
     def client_address(self, scope: MutableMapping[str, Any]) -> str:
         """Who is asking, for fair scheduling: the connection's address; behind a trusted proxy, the last
@@ -253,6 +260,8 @@ PAGE_PATHS = ("/doc/", "/search", "/browse")
 
 def _names_a_query(query_string: bytes) -> bool:
     """Whether the URL has a `query` parameter as Flask will read it (names percent-decoded: `q%75ery=`)."""
+    if query_string.startswith(b"query=") or b"&query=" in query_string:  # as clients send it: no decoding
+        return True
     return any(name == "query" for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
 _QUERY_SECONDS = QUERY_SECONDS_HEADER.lower().encode()
 

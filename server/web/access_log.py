@@ -58,6 +58,10 @@ class AccessLog:
         os.write(self.fd, line.encode("utf-8", "replace"))
 
 
+def _failed_endpoints(failures: tuple[tuple[str, str], ...] | None) -> str | None:
+    return ",".join(dict.fromkeys(endpoint for endpoint, _ in failures)) if failures else None
+
+
 def install(app: Flask, access_log: AccessLog) -> None:
     @app.before_request
     def start_clock() -> None:
@@ -69,8 +73,7 @@ def install(app: Flask, access_log: AccessLog) -> None:
         ms = (time.perf_counter() - g.get("kg_started", time.perf_counter())) * 1000
         access_log.write(request.method, request.path, response.status_code, ms, response.content_length or 0,
                          query_digest(g.get("kg_query")), request.remote_addr or "-",
-                         failure=g.get("kg_failure"),
-                         service_failed=",".join(dict.fromkeys(e for e, _ in g.get("kg_service_failures", ()))))
+                         failure=g.get("kg_failure"), service_failed=_failed_endpoints(g.get("kg_service_failures")))
         spent = query_seconds()
         if spent:  # for the fair scheduler in front, which takes it off (server/serving/asgi.py)
             response.headers[QUERY_SECONDS_HEADER] = f"{spent:.6f}"
