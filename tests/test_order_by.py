@@ -151,6 +151,35 @@ def test_the_rewrite_keeps_a_readable_query(query):
 
 
 @pytest.mark.parametrize("query", [
+    "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY DESC(?n)",
+    "SELECT ?p (COUNT(DISTINCT ?o) AS $n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?n LIMIT 3",
+    "SELECT * { { SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p } } ORDER BY DESC(?n) ASC(?n)",
+])
+def test_a_sort_on_a_count_alone_is_left_to_the_engine(query):
+    """Every value of a variable bound only by COUNT is an integer, which the engine sorts in total already."""
+    assert total_order(query) == query
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p HAVING (?n > 1) ORDER BY DESC(?n)",
+    "SELECT ?n WHERE { { SELECT (COUNT(*) AS ?n) { ?s ?p ?o } } UNION { BIND(\"x\" AS ?n) } } ORDER BY ?n",
+    "SELECT ?p (COUNT(*) + 1 AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?n",
+    "SELECT ?p (SUM(?o) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?n",
+])
+def test_a_variable_bound_otherwise_too_is_sorted_in_total(query):
+    assert "COALESCE(" in total_order(query)
+
+
+def test_a_sort_on_a_count_is_by_value():
+    store = ox.Store()
+    for n, subject in enumerate("abcdefghijkl", 1):  # subjects with 1 to 12 triples: 12 sorts after 2 by value
+        for i in range(n):
+            store.add(ox.Quad(ox.NamedNode(f"http://x/{subject}"), ox.NamedNode("http://x/p"), ox.Literal(str(i))))
+    rows = run(store, "SELECT ?s (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s ORDER BY DESC(?n)")
+    assert [int(row["n"]["value"]) for row in rows] == list(range(12, 0, -1))
+
+
+@pytest.mark.parametrize("query", [
     "SELECT * WHERE { ?s ?p ?o }",
     "SELECT * WHERE { ?s ?p \"ORDER BY ?o\" }",
     "SELECT * WHERE { ?s ?p ?o } ORDER BY EXISTS { ?o ?p ?s }",  # left to the engine (booleans only)

@@ -22,7 +22,9 @@ total order that agrees with `<` wherever SPARQL defines it; DESC reverses every
 the keys once per solution (spareval extends the solutions with them before sorting), not per comparison.
 
 The conditions are found with the policy's tokenizer. A clause it cannot read is left as written: the engine
-then sorts it as before.
+then sorts it as before. A condition that is a variable bound only by `(COUNT(...) AS ?n)` is left as written
+too: its values are all integers, which the engine already sorts in total, and the keys would cost more to
+parse than the sort (the top-N-by-count query: benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -100,24 +102,59 @@ def total_order(query: str) -> str:
     if "order" not in query.lower():
         return query
     toks = [t for t in tokens(query) if t[0] not in ("ws", "comment")]
+    clauses = [i + 2 for i in range(len(toks) - 1) if _is_word(toks[i], "ORDER") and _is_word(toks[i + 1], "BY")]
+    counted = _counted(toks, clauses)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the query text
-    i = 0
-    while i < len(toks) - 1:
-        kind, text, _ = toks[i]
-        if kind == "word" and text.upper() == "ORDER" and toks[i + 1][0] == "word" and toks[i + 1][1].upper() == "BY":
-            i, edit = _rewrite_clause(query, toks, i + 2)
-            if edit:
-                edits.append(edit)
-        else:
-            i += 1
+    for start in clauses:
+        edit = _rewrite_clause(query, toks, start, counted)[1]
+        if edit:
+            edits.append(edit)
     for start, end, replacement in reversed(edits):
         query = query[:start] + replacement + query[end:]
     return query
 
 
-def _rewrite_clause(query: str, toks: list[tuple[str, str, int]],
-                    i: int) -> tuple[int, tuple[int, int, str] | None]:
-    """Read the conditions from token i on; (the next token to look at, the edit or None if unreadable)."""
+def _is_word(token: tuple[str, str, int], word: str) -> bool:
+    return token[0] == "word" and token[1].upper() == word
+
+
+def _counted(toks: list[tuple[str, str, int]], clauses: list[int]) -> frozenset[str]:
+    """Names of the variables that are bound only as `(COUNT(...) AS ?n)` and otherwise appear only in ORDER BY
+    clauses: all their values are integers."""
+    in_order_by = {j for start in clauses for j in range(start, _rewrite_clause("", toks, start, frozenset())[0])}
+    counts: set[str] = set()
+    others: set[str] = set()
+    for i, (kind, text, _) in enumerate(toks):
+        if kind != "var" or i in in_order_by:
+            continue
+        opening = _opening(toks, i - 2) if i >= 4 and _is_word(toks[i - 1], "AS") else None
+        if opening is not None and opening >= 2 and _is_word(toks[opening - 1], "COUNT") \
+                and toks[opening - 2][1] == "(":
+            counts.add(text[1:])
+        else:
+            others.add(text[1:])
+    return frozenset(counts - others)
+
+
+def _opening(toks: list[tuple[str, str, int]], i: int) -> int | None:
+    """The index of the `(` that the `)` at i closes, or None."""
+    if toks[i][1] != ")":
+        return None
+    depth = 0
+    for j in range(i, -1, -1):
+        if toks[j][0] == "close":
+            depth += 1
+        elif toks[j][0] == "open":
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def _rewrite_clause(query: str, toks: list[tuple[str, str, int]], i: int,
+                    counted: frozenset[str]) -> tuple[int, tuple[int, int, str] | None]:
+    """Read the conditions from token i on; (the next token to look at, the edit or None if unreadable). A
+    condition on a variable in `counted` is kept as written."""
     conditions: list[str] = []
     start = toks[i][2] if i < len(toks) else len(query)
     end = start
@@ -127,9 +164,18 @@ def _rewrite_clause(query: str, toks: list[tuple[str, str, int]],
         descending = False
         if kind == "var":
             expression, i = text, i + 1
+            if text[1:] in counted:
+                conditions.append(text)
+                end = offset + len(text)
+                continue
         elif upper in ("ASC", "DESC") and _at(toks, i + 1, "("):
-            descending = upper == "DESC"
             close = _matching(toks, i + 1)
+            if close == i + 3 and toks[i + 2][0] == "var" and toks[i + 2][1][1:] in counted:
+                conditions.append(query[offset:toks[close][2] + 1])
+                end = toks[close][2] + 1
+                i = close + 1
+                continue
+            descending = upper == "DESC"
             if close is None:
                 return i + 1, None
             expression, i = query[toks[i + 1][2]:toks[close][2] + 1], close + 1
