@@ -127,28 +127,14 @@ def _counted(toks: list[tuple[str, str, int]], clauses: list[int]) -> frozenset[
     for i, (kind, text, _) in enumerate(toks):
         if kind != "var" or i in in_order_by:
             continue
-        opening = _opening(toks, i - 2) if i >= 4 and _is_word(toks[i - 1], "AS") else None
+        opening = _matching(toks, i - 2) if i >= 4 and _is_word(toks[i - 1], "AS") and toks[i - 2][1] == ")" \
+            else None
         if opening is not None and opening >= 2 and _is_word(toks[opening - 1], "COUNT") \
                 and toks[opening - 2][1] == "(":
             counts.add(text[1:])
         else:
             others.add(text[1:])
     return frozenset(counts - others)
-
-
-def _opening(toks: list[tuple[str, str, int]], i: int) -> int | None:
-    """The index of the `(` that the `)` at i closes, or None."""
-    if toks[i][1] != ")":
-        return None
-    depth = 0
-    for j in range(i, -1, -1):
-        if toks[j][0] == "close":
-            depth += 1
-        elif toks[j][0] == "open":
-            depth -= 1
-            if depth == 0:
-                return j
-    return None
 
 
 def _rewrite_clause(query: str, toks: list[tuple[str, str, int]], i: int,
@@ -205,15 +191,18 @@ def _at(toks: list[tuple[str, str, int]], i: int, text: str) -> bool:
 
 
 def _matching(toks: list[tuple[str, str, int]], i: int) -> int | None:
-    """The index of the bracket that closes the one at i, or None."""
+    """The index of the bracket that matches the one at i (forward from an opening one, back from a closing
+    one), or None."""
+    step = 1 if toks[i][0] == "open" else -1
     depth = 0
-    for j in range(i, len(toks)):
-        if toks[j][0] == "open":
-            depth += 1
-        elif toks[j][0] == "close":
-            depth -= 1
-            if depth == 0:
-                return j
+    while 0 <= i < len(toks):
+        if toks[i][0] == "open":
+            depth += step
+        elif toks[i][0] == "close":
+            depth -= step
+        if depth == 0:
+            return i
+        i += step
     return None
 
 
