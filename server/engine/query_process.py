@@ -135,7 +135,12 @@ def evaluate(store: ox.Store, request: QueryRequest, max_bytes: int, prefixes: d
                 raise Problem(406, f"a CONSTRUCT or DESCRIBE query answers a graph; format '{fmt.name}' is for "
                               "SELECT and ASK; use ttl, nt, jsonld or rdfxml")
             # Each triple once: a graph is a set, and Oxigraph's CONSTRUCT repeats a triple for each solution
-            # making it. (A dict keeps their order, and costs less than filtering them in a generator.)
+            # making it. N-Triples is one triple a line (blank-node labels are kept within one answer), so its
+            # lines are deduplicated after the engine writes them all; other formats are written from a dict of
+            # the triples (it keeps their order).
+            if fmt.name == "nt":
+                results.serialize(out, fmt.writer)
+                return memoryview(b"".join(dict.fromkeys(out.getvalue().splitlines(keepends=True))))
             ox.serialize(dict.fromkeys(results), out, fmt.writer, prefixes=prefixes if fmt.name == "ttl" else None)
         else:
             if fmt.kind != "results":
