@@ -24,7 +24,20 @@ COMMON_PREFIXES = {
     "wd": "http://www.wikidata.org/entity/",
     "wdt": "http://www.wikidata.org/prop/direct/",
 }
+# Namespaces the code writes IRIs in, by name: those above, and the vocabularies only our descriptions use
+# (VoID, FOAF, the SPARQL service description), which are not offered to queries as prefixes.
+RDF = COMMON_PREFIXES["rdf"]
+RDFS = COMMON_PREFIXES["rdfs"]
+OWL = COMMON_PREFIXES["owl"]
+XSD = COMMON_PREFIXES["xsd"]
+SKOS = COMMON_PREFIXES["skos"]
+OA = COMMON_PREFIXES["oa"]
+DCTERMS = COMMON_PREFIXES["dcterms"]
 WIKIDATA_ENTITY = COMMON_PREFIXES["wd"]
+VOID = "http://rdfs.org/ns/void#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+SD = "http://www.w3.org/ns/sparql-service-description#"
+WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"  # Wikidata's query service, allowed for SERVICE by default
 
 _PREFIX_DECL = re.compile(r"(?im)^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\"{}|^`\\\s]*)>")
 _BASE_DECL = re.compile(r"(?im)^\s*BASE\s*<([^<>\"{}|^`\\\s]*)>")

@@ -8,6 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from nato_kg.namespaces import WIKIDATA_SPARQL
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when running from one
 PACKAGED_DATA = Path(str(resources.files(__package__ or "nato_kg").joinpath("files")))  # the wheel's copy
 
@@ -22,7 +24,6 @@ def default_data_dir() -> Path:
 DEFAULT_DATA_DIR = default_data_dir()
 
 
-WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ import pyshacl
 from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 
 from nato_kg.data.store import SHAPES_FILE
+from nato_kg.namespaces import WIKIDATA_ENTITY
 from nato_kg.settings import Settings
 
 OA = Namespace("http://www.w3.org/ns/oa#")
-WD = "http://www.wikidata.org/entity/"
+WD = WIKIDATA_ENTITY
 SOURCE_DIR = Path("graph/source")
 ARTICLE_TEXT = SOURCE_DIR / "nato-cuts-russian-mission-staff.txt"
 WIKIDATA_ITEMS = SOURCE_DIR / "wikidata/items.tsv"

@@ -30,8 +30,9 @@ parse than the sort (the top-N-by-count query: benchmarks/RESULTS.md).
 from __future__ import annotations
 
 from nato_kg.engine.policy import tokens
+from nato_kg.namespaces import XSD
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD = XSD
 
 
 def _is(datatype: str) -> str:

@@ -32,7 +32,7 @@ import pyoxigraph as ox
 
 from nato_kg.engine.policy import tokens
 from nato_kg.errors import Problem, SetupError
-from nato_kg.namespaces import query_prefixes
+from nato_kg.namespaces import XSD, query_prefixes
 
 log = logging.getLogger("kg.catalogue")
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
@@ -43,7 +43,7 @@ _PARAM = re.compile(
 
 
 _PREFIXED_NAME = re.compile(r"^([A-Za-z][\w.-]*)?:([^/].*)?$")
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD = XSD
 
 
 @dataclass(frozen=True)

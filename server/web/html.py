@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Response, request
 
-from nato_kg.namespaces import query_prefixes
+from nato_kg.namespaces import XSD, query_prefixes
 from nato_kg.settings import Settings
 from nato_kg.web.state import state
 
@@ -30,7 +30,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[\w.-]*[\w-])?|")
-_XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD = XSD
 # Shown as numbers, right-aligned (the datatype stays in the cell's tooltip).
 NUMERIC_DATATYPES = frozenset(_XSD + n for n in (
     "integer", "decimal", "double", "float", "int", "long", "short", "byte", "nonNegativeInteger",
@@ -123,7 +123,7 @@ def select(query: str) -> list[dict[str, Any]]:
 
 
 def _plain(term: dict[str, str]) -> Any:
-    if term.get("datatype") == "http://www.w3.org/2001/XMLSchema#integer":
+    if term.get("datatype") == XSD + "integer":
         return int(term["value"])
     return term["value"]
 

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import pyoxigraph as ox
 
 from nato_kg import formats
+from nato_kg.namespaces import DCTERMS, RDF, RDFS, SD
 from nato_kg.settings import Settings
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDF_TYPE = ox.NamedNode(RDF + "type")
 # The result and graph formats a query is answered in, as the W3C names them.
 RESULT_FORMAT_IRIS = tuple(formats.W3C_FORMATS + str(formats.FORMATS[name].w3c_name)
                            for name in (*formats.RESULT_FORMATS, *formats.GRAPH_FORMATS))
-PREFIXES = {"sd": SD, "formats": formats.W3C_FORMATS, "dcterms": "http://purl.org/dc/terms/"}
+PREFIXES = {"sd": SD, "formats": formats.W3C_FORMATS, "dcterms": DCTERMS}
 
 
 def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[ox.Triple]:
@@ -28,7 +28,7 @@ def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[o
         ox.Triple(service, sd("endpoint"), ox.NamedNode(endpoint)),
         ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
         ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
-        ox.Triple(service, ox.NamedNode("http://purl.org/dc/terms/title"),
+        ox.Triple(service, ox.NamedNode(DCTERMS + "title"),
                   ox.Literal("NATO expulsions knowledge graph: read-only SPARQL endpoint", language="en")),
         *(ox.Triple(service, sd("resultFormat"), ox.NamedNode(f)) for f in RESULT_FORMAT_IRIS),
         ox.Triple(service, sd("defaultDataset"), dataset),
@@ -36,7 +36,7 @@ def describe(endpoint: str, settings: Settings, graphs: Sequence[str]) -> list[o
         ox.Triple(dataset, sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, sd("Graph")),
         # The VoID description of the dataset (server/web/ld/void.py), on the same host as this endpoint.
-        ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"),
+        ox.Triple(dataset, ox.NamedNode(RDFS + "seeAlso"),
                   ox.NamedNode(endpoint.rsplit("/sparql", 1)[0] + "/.well-known/void")),
     ]
     if settings.allowed_service_endpoints:

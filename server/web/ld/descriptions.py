@@ -26,18 +26,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from nato_kg.namespaces import WIKIDATA_ENTITY
+from nato_kg.namespaces import FOAF, OA, OWL, RDF, RDFS, SKOS, WIKIDATA_ENTITY, XSD
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-OA = "http://www.w3.org/ns/oa#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
 RDFS_COMMENT = RDFS + "comment"
-FOAF_PRIMARY_TOPIC = "http://xmlns.com/foaf/0.1/primaryTopic"
+FOAF_PRIMARY_TOPIC = FOAF + "primaryTopic"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"  # the data's licence (CC BY 4.0), named in every document
 
 _TEMPLATE = """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>

@@ -13,19 +13,26 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from nato_kg import formats
-from nato_kg.namespaces import COMMON_PREFIXES, WIKIDATA_ENTITY, prefixes
+from nato_kg.namespaces import (
+    COMMON_PREFIXES,
+    DCTERMS,
+    FOAF,
+    OWL,
+    RDF,
+    VOID,
+    WIKIDATA_ENTITY,
+    WIKIDATA_SPARQL,
+    XSD,
+    prefixes,
+)
 from nato_kg.web.html import select
 from nato_kg.web.ld import documents
 from nato_kg.web.ld.dumps import DUMPS
 from nato_kg.web.state import state
 
 bp = Blueprint("void", __name__)
-VOID = "http://rdfs.org/ns/void#"
-DCTERMS = COMMON_PREFIXES["dcterms"]
-FOAF = "http://xmlns.com/foaf/0.1/"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-OWL_SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
-WIKIDATA_SPARQL = "https://query.wikidata.org/sparql"
+RDF_TYPE = ox.NamedNode(RDF + "type")
+OWL_SAME_AS = OWL + "sameAs"
 EXTRA_PREFIXES = {"void": VOID, "foaf": FOAF, "formats": formats.W3C_FORMATS}
 VOCABULARIES = tuple(COMMON_PREFIXES[p] for p in ("schema", "sem", "prov", "oa", "skos", "dcterms", "owl", "rdfs"))
 EXAMPLES = ("germany", "expulsion-by-germany", "statement-london-blames-moscow")
@@ -55,7 +62,7 @@ def describe() -> list[ox.Triple]:
 
     def add(subject: Any, predicate: str, obj: Any) -> None:
         if isinstance(obj, int) and not isinstance(obj, bool):
-            obj = ox.Literal(str(obj), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+            obj = ox.Literal(str(obj), datatype=ox.NamedNode(XSD + "integer"))
         triples.append(ox.Triple(subject, ox.NamedNode(predicate), obj))
 
     def iri(value: str) -> ox.NamedNode:
