@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest processes for `make test` (pytest-xdist); each test file stays on one, with its own servers.
+TEST_WORKERS ?= 2
 
 .PHONY: serve test lint validate bench conformance clean ui
 
@@ -35,7 +37,7 @@ test: $(BIN)/.installed
 	@bash .ci/node
 	@$(MAKE) --no-print-directory ui
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest  # kg validate runs in it (tests/test_graph_checks.py)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile  # kg validate runs in it (test_graph_checks.py)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -124,9 +124,11 @@ def test_pages_stored_queries_and_health_answer_while_every_query_process_is_bus
     for path in paths:
         response = fair_server.get(path)
         assert response.status_code == 200, (path, response.status_code)
-    # All of that was answered while the queries still held both processes and the queue.
+    # All of that was answered while the queries still held both processes and the queue. (Some of the
+    # queued ones may have had their turn meanwhile: each runs to the 3 s limit, and a busy machine can take
+    # that long over the pages; the eight fill both processes for 12 s.)
     state = gate(fair_server)
-    assert state["free"] == 0 and state["waiting"] >= 4
+    assert state["free"] == 0 and state["waiting"] >= 1
     for request in load:
         assert request.done.wait(120)
     settle(fair_server)

@@ -24,12 +24,22 @@ def children(pid: int) -> list[int]:
 
 
 def is_gone(pid: int) -> bool:
-    """Exited: no such process, or a zombie nobody has reaped yet."""
+    """Exited: no such process, or a zombie nobody has reaped yet, every one of its threads.
+
+    A killed process's main thread shows as a zombie while its other threads are still exiting; until the last
+    one has, the process holds its files (its end of the pipe stays open) and cannot be reaped."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return True
-    return stat[stat.rindex(")") + 2] == "Z"
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # this thread has gone meanwhile
+        if stat[stat.rindex(")") + 2] not in "ZX":
+            return False
+    return True
 
 
 def command_line(pid: int) -> str:
