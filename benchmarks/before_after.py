@@ -236,29 +236,12 @@ def measure_row(spec: Spec, running: dict[str, servers.Server], options: Options
             result.notes.append(f"{name}: HTTP {first.status} {first.error}")
         else:
             loadable[name] = request_for(server, spec, options)
-    rounds: dict[str, list[load.Measurement]] = {name: [] for name in loadable}
-    for number in range(options.rounds):
-        order = list(loadable) if number % 2 == 0 else list(reversed(loadable))
-        for name in order:
-            if running[name].process.poll() is None:
-                measured = load.warm_and_run(options.driver, loadable[name], spec.connections,
-                                             options.duration_s, options.max_requests)
-                if measured:
-                    rounds[name].append(measured)
-    for name, server in running.items():
-        if server.process.poll() is not None:
-            result.notes.append(f"{name}: the server exited ({server.process.returncode}); see {server.log}")
-    for name, measured in rounds.items():
-        chosen = endpoint.best(measured)
-        if chosen is None:
-            result.notes.append(f"{name}: no answer within the load duration")
-        else:
-            result.measured[name], result.rounds[name] = chosen, measured
-    counts = {n: c.results for n, c in result.checks.items() if c.status == 200}
-    if len(set(counts.values())) > 1:
-        result.notes.append("result counts differ: " + ", ".join(f"{n} {c}" for n, c in counts.items()))
-    print(f"  {spec.name}: " + "  ".join(f"{n} {m.throughput:,.0f}/s p50 {m.p50_ms:.2f} ms"
-                                         for n, m in result.measured.items()), flush=True)
+    def measure_one(name: str, number: int) -> load.Measurement | None:
+        return load.warm_and_run(options.driver, loadable[name], spec.connections, options.duration_s,
+                                 options.max_requests)
+
+    endpoint.record(result, spec.name, running,
+                    endpoint.alternating_rounds(running, list(loadable), options.rounds, measure_one))
     return result
 
 

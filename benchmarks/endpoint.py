@@ -27,6 +27,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,32 +277,13 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
             else:
                 request = load.Request(get_url(server, query), {"Accept": query.accept})
                 loadable[name] = (request, load_duration(first.seconds, base_duration, options))
-        # Rounds alternate the servers' order, so a burst of other work on the machine hits both.
-        # A slow query (seconds an answer) gets one long round instead.
-        rounds: dict[str, list[load.Measurement]] = {name: [] for name in loadable}
-        for number in range(number_of_rounds):
-            order = list(loadable) if number % 2 == 0 else list(reversed(loadable))
-            for name in order:
-                request, duration = loadable[name]
-                if (number == 0 or duration == base_duration) and running[name].process.poll() is None:
-                    measured = measure(request, options, duration)
-                    if measured:
-                        rounds[name].append(measured)
-        for name, server in running.items():
-            if server.process.poll() is not None:
-                row.notes.append(f"{name}: the server exited ({server.process.returncode}); see {server.log}")
-        for name, measured in rounds.items():
-            chosen = best(measured)
-            if chosen is None:
-                row.notes.append(f"{name}: no answer within the load duration")
-            else:
-                row.measured[name] = chosen
-                row.rounds[name] = measured
-        counts = {n: c.results for n, c in row.checks.items() if c.status == 200}
-        if len(set(counts.values())) > 1:
-            row.notes.append("result counts differ: " + ", ".join(f"{n} {c}" for n, c in counts.items()))
-        print(f"  {query.name}: " + "  ".join(
-            f"{n} {m.throughput:,.0f}/s p50 {m.p50_ms:.2f} ms" for n, m in row.measured.items()), flush=True)
+
+        def measure_one(name: str, number: int, loadable: dict[str, tuple[load.Request, int]] = loadable,
+                        base_duration: int = base_duration) -> load.Measurement | None:
+            request, duration = loadable[name]  # a slow query (seconds an answer) gets one long round instead
+            return measure(request, options, duration) if number == 0 or duration == base_duration else None
+
+        record(row, query.name, running, alternating_rounds(running, list(loadable), number_of_rounds, measure_one))
 
     # Repeats with If-None-Match: ours answers 304 from the ETag; the others answer the full 200 again.
     for name, etag in ours_etags.items():
@@ -327,6 +309,36 @@ def run_queries(running: dict[str, servers.Server], queries: list[Query], option
         rows.append(Row("If-None-Match",
                         notes=["ours sends no ETag on GET /sparql: 304 repeat not measured"]))
     return rows
+
+
+def alternating_rounds(running: dict[str, servers.Server], names: list[str], number_of_rounds: int,
+                       measure_one: Callable[[str, int], load.Measurement | None]) -> dict[str, list[load.Measurement]]:
+    """Each server's rounds; the servers' order alternates, so a burst of other work on the machine hits both."""
+    rounds: dict[str, list[load.Measurement]] = {name: [] for name in names}
+    for number in range(number_of_rounds):
+        for name in names if number % 2 == 0 else names[::-1]:
+            if running[name].process.poll() is None and (measured := measure_one(name, number)):
+                rounds[name].append(measured)
+    return rounds
+
+
+def record(row: Any, name: str, running: dict[str, servers.Server], rounds: dict[str, list[load.Measurement]]) -> None:
+    """Each server's best round into `row` (its `measured`, `rounds`, `checks`, `notes`), with a note for a server
+    that exited, one that never answered, and result counts that differ; then one line of progress."""
+    for server_name, server in running.items():
+        if server.process.poll() is not None:
+            row.notes.append(f"{server_name}: the server exited ({server.process.returncode}); see {server.log}")
+    for server_name, measured in rounds.items():
+        chosen = best(measured)
+        if chosen is None:
+            row.notes.append(f"{server_name}: no answer within the load duration")
+        else:
+            row.measured[server_name], row.rounds[server_name] = chosen, measured
+    counts = {n: c.results for n, c in row.checks.items() if c.status == 200}
+    if len(set(counts.values())) > 1:
+        row.notes.append("result counts differ: " + ", ".join(f"{n} {c}" for n, c in counts.items()))
+    print(f"  {name}: " + "  ".join(f"{n} {m.throughput:,.0f}/s p50 {m.p50_ms:.2f} ms"
+                                    for n, m in row.measured.items()), flush=True)
 
 
 def row_dict(row: Row) -> dict[str, Any]:

@@ -29,6 +29,8 @@ parse than the sort (the top-N-by-count query: benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nato_kg.engine.policy import tokens
 from nato_kg.namespaces import XSD
 
@@ -103,26 +105,40 @@ def total_order(query: str) -> str:
     if "order" not in query.lower():
         return query
     toks = [t for t in tokens(query) if t[0] not in ("ws", "comment")]
-    clauses = [i + 2 for i in range(len(toks) - 1) if _is_word(toks[i], "ORDER") and _is_word(toks[i + 1], "BY")]
-    counted = _counted(toks, clauses)
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the query text
-    for start in clauses:
-        edit = _rewrite_clause(query, toks, start, counted)[1]
-        if edit:
-            edits.append(edit)
-    for start, end, replacement in reversed(edits):
-        query = query[:start] + replacement + query[end:]
+    clauses = [_read_clause(query, toks, i + 2) for i in range(len(toks) - 1)
+               if _is_word(toks[i], "ORDER") and _is_word(toks[i + 1], "BY")]
+    counted = _counted(toks, {j for clause in clauses for j in clause.tokens})
+    for clause in reversed(clauses):
+        if clause.conditions and any(c.variable not in counted for c in clause.conditions):
+            keys = " ".join(c.written if c.variable in counted else sort_keys(c.expression, c.descending)
+                            for c in clause.conditions)
+            query = query[:clause.start] + keys + query[clause.end:]
     return query
+
+
+@dataclass(frozen=True)
+class _Condition:
+    expression: str  # what it sorts by
+    descending: bool
+    written: str  # the condition as the query wrote it
+    variable: str | None  # the variable's name, when the condition is one variable alone
+
+
+@dataclass(frozen=True)
+class _Clause:
+    tokens: range  # the indexes of the tokens it covers
+    conditions: list[_Condition] | None  # None: not read (something this reader does not know), left as written
+    start: int  # offsets of the conditions in the query text
+    end: int
 
 
 def _is_word(token: tuple[str, str, int], word: str) -> bool:
     return token[0] == "word" and token[1].upper() == word
 
 
-def _counted(toks: list[tuple[str, str, int]], clauses: list[int]) -> frozenset[str]:
+def _counted(toks: list[tuple[str, str, int]], in_order_by: set[int]) -> frozenset[str]:
     """Names of the variables that are bound only as `(COUNT(...) AS ?n)` and otherwise appear only in ORDER BY
     clauses: all their values are integers."""
-    in_order_by = {j for start in clauses for j in range(start, _rewrite_clause("", toks, start, frozenset())[0])}
     counts: set[str] = set()
     others: set[str] = set()
     for i, (kind, text, _) in enumerate(toks):
@@ -138,53 +154,43 @@ def _counted(toks: list[tuple[str, str, int]], clauses: list[int]) -> frozenset[
     return frozenset(counts - others)
 
 
-def _rewrite_clause(query: str, toks: list[tuple[str, str, int]], i: int,
-                    counted: frozenset[str]) -> tuple[int, tuple[int, int, str] | None]:
-    """Read the conditions from token i on; (the next token to look at, the edit or None if unreadable). A
-    condition on a variable in `counted` is kept as written."""
-    conditions: list[str] = []
+def _read_clause(query: str, toks: list[tuple[str, str, int]], i: int) -> _Clause:
+    """The ORDER BY conditions from token i on."""
+    first = i
+    conditions: list[_Condition] = []
     start = toks[i][2] if i < len(toks) else len(query)
     end = start
     while i < len(toks):
         kind, text, offset = toks[i]
         upper = text.upper() if kind == "word" else ""
-        descending = False
+        descending, variable = False, None
         if kind == "var":
-            expression, i = text, i + 1
-            if text[1:] in counted:
-                conditions.append(text)
-                end = offset + len(text)
-                continue
+            expression, variable, i = text, text[1:], i + 1
         elif upper in ("ASC", "DESC") and _at(toks, i + 1, "("):
             close = _matching(toks, i + 1)
-            if close == i + 3 and toks[i + 2][0] == "var" and toks[i + 2][1][1:] in counted:
-                conditions.append(query[offset:toks[close][2] + 1])
-                end = toks[close][2] + 1
-                i = close + 1
-                continue
-            descending = upper == "DESC"
             if close is None:
-                return i + 1, None
+                return _Clause(range(first, i + 1), None, start, end)
+            descending = upper == "DESC"
+            if close == i + 3 and toks[i + 2][0] == "var":
+                variable = toks[i + 2][1][1:]
             expression, i = query[toks[i + 1][2]:toks[close][2] + 1], close + 1
         elif kind == "open" and text == "(":
             close = _matching(toks, i)
             if close is None:
-                return i + 1, None
+                return _Clause(range(first, i + 1), None, start, end)
             expression, i = query[offset:toks[close][2] + 1], close + 1
         elif kind in ("word", "iri", "pname") and upper not in _ENDS and _at(toks, i + 1, "("):
             close = _matching(toks, i + 1)  # a built-in or function call, e.g. STR(?o), COUNT(*), ex:f(?x)
             if close is None:
-                return i + 1, None
+                return _Clause(range(first, i + 1), None, start, end)
             expression, i = query[offset:toks[close][2] + 1], close + 1
         elif kind == "word" and upper not in _ENDS:
-            return i + 1, None  # something this reader does not know (EXISTS { }, NOT EXISTS): leave it
+            return _Clause(range(first, i + 1), None, start, end)  # EXISTS { }, NOT EXISTS: left to the engine
         else:
             break
-        conditions.append(sort_keys(expression, descending))
         end = toks[i - 1][2] + len(toks[i - 1][1])
-    if not conditions:
-        return i, None
-    return i, (start, end, " ".join(conditions))
+        conditions.append(_Condition(expression, descending, query[offset:end], variable))
+    return _Clause(range(first, i), conditions or None, start, end)
 
 
 def _at(toks: list[tuple[str, str, int]], i: int, text: str) -> bool:

@@ -414,14 +414,14 @@ class QueryService:
             raise Problem(406, f"format '{fmt}' does not fit this {query.form} query; use one of: "
                           f"{', '.join(query.formats)}")
         info = query.info
-        union = not (query.default_graphs or query.named_graphs or info.from_graphs or info.from_named)
+        # The protocol's dataset overrides FROM / FROM NAMED. With neither, the default graph is the union of the
+        # named graphs (a scratch dataset has a default graph of its own).
+        given = bool(query.default_graphs or query.named_graphs)
         request = QueryRequest(
             query.text, fmt, self.settings.base_iri,
-            # the protocol's dataset overrides FROM / FROM NAMED; with none, the union of the named graphs, unless
-            # the query names its own dataset
-            *((query.default_graphs, query.named_graphs) if query.default_graphs or query.named_graphs
-              else (None, None)),
-            union=union and self.scratch is None,  # a scratch dataset has its own default graph
+            default_graphs=query.default_graphs if given else None,
+            named_graphs=query.named_graphs if given else None,
+            union=not (given or info.from_graphs or info.from_named or self.scratch),
             scratch=self.scratch)
         failures: tuple[tuple[str, str], ...] = ()
         started = time.monotonic()

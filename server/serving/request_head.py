@@ -70,7 +70,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._address: str | None = None
         self.last_active = time.monotonic()  # when a request last began or ended: who is evicted first
         self._between_requests = True  # the next bytes begin a request head
-        self._head = b""  # that head's start, not yet given to the parser
+        self._head = bytearray()  # that head's start, not yet given to the parser
         self._in_head = False  # the parser has begun a request whose head is not yet complete ...
         self._head_count = 0  # ... and has been given this many bytes since (a pipelined request's head)
         self._malformed: str | None = None  # a malformed request's 400, held until the earlier answers are out
@@ -136,13 +136,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             # The first byte of the next request on a kept-alive connection: its head's time starts now.
             self._arm_head_timer()
         if self._between_requests:
-            self._head += data
-            end = self._head.find(b"\r\n\r\n")
+            held = len(self._head)
+            self._head += data  # in place; and only the new bytes are searched (a head sent a byte at a time)
+            end = self._head.find(b"\r\n\r\n", max(0, held - 3))
             if end < 0:  # the parser can do nothing before the head is whole; hold it, up to the limits
                 if len(self._head) > MAX_HEAD_BYTES:
                     self.transport.close()
                 return
-            head, rest, self._head = self._head[:end + 4], self._head[end + 4:], b""
+            head, rest = bytes(self._head[:end + 4]), bytes(self._head[end + 4:])
+            self._head = bytearray()
             if b"pgrade" in head.lower():
                 head = without_upgrade_offer(head)
             data = head + rest
